@@ -1,0 +1,87 @@
+"""Shared helpers for the recipe cells: argument checks and variational dropout masks.
+
+This is the one shared helper a recipe module names. Copy it next to the module you copy.
+
+Keras's `keras.layers.RNN` computes a cell's dropout masks once, before the time loop, and only
+for cells that derive from its (non-public) dropout mixin. Doing it before the loop keeps the
+loop free of random state, which the JAX backend needs (a mask drawn inside `jax.lax.scan`
+would leak a tracer). `DropoutMasks` below is our own implementation of that contract: the same
+masks are reused at every step of a sequence (Gal and Ghahramani, 2016, "A Theoretically
+Grounded Application of Dropout in Recurrent Neural Networks"), and new ones are drawn for the
+next batch.
+"""
+
+import keras
+from keras import ops
+
+try:  # The RNN layer pre-computes masks only for cells that are instances of this class.
+    from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell as _KerasDropoutCell
+except ImportError:  # pragma: no cover - a future Keras may move it; masks are then drawn lazily.
+    _KerasDropoutCell = object
+
+
+def check_positive_int(name, value):
+    """Return `value` if it is an integer >= 1, else raise a ValueError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+    return value
+
+
+def check_rate(name, value):
+    """Return `value` as a float if it is a probability in [0, 1), else raise a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        raise ValueError(f"`{name}` must be a float in [0, 1), got {value!r}.")
+    return float(value)
+
+
+def check_step_input(cell_name, input_shape):
+    """Return the feature size of a per-step input shape `(batch, features)`, or raise."""
+    if input_shape is None or len(input_shape) != 2 or input_shape[-1] is None:
+        raise ValueError(
+            f"{cell_name} expects per-step inputs of shape (batch, features) with a known "
+            f"feature size, i.e. sequences of shape (batch, time, features) when used in "
+            f"keras.layers.RNN; got a step input of shape {input_shape}."
+        )
+    return int(input_shape[-1])
+
+
+class DropoutMasks(_KerasDropoutCell):
+    """Variational dropout masks for a cell with `dropout`, `recurrent_dropout`, `seed_generator`.
+
+    `get_dropout_mask(x)` returns one mask shaped like the step input `x`;
+    `get_recurrent_dropout_mask(s)` returns one mask per entry of `recurrent_mask_sizes()`
+    (default: the cell's `state_size`), so cells with several state tensors get one each.
+    Masks are cached until `reset_dropout_mask()` / `reset_recurrent_dropout_mask()`, which
+    `keras.layers.RNN` calls after every sequence.
+    """
+
+    def recurrent_mask_sizes(self):
+        sizes = self.state_size
+        return list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
+
+    def get_dropout_mask(self, step_input):
+        if getattr(self, "_dropout_mask", None) is None and self.dropout > 0:
+            ones = ops.ones_like(step_input)
+            self._dropout_mask = keras.random.dropout(
+                ones, rate=self.dropout, seed=self.seed_generator
+            )
+        return getattr(self, "_dropout_mask", None)
+
+    def get_recurrent_dropout_mask(self, step_state):
+        if getattr(self, "_recurrent_dropout_mask", None) is None and self.recurrent_dropout > 0:
+            batch = ops.shape(step_state)[0]
+            self._recurrent_dropout_mask = [
+                keras.random.dropout(
+                    ops.ones((batch, size), dtype=step_state.dtype),
+                    rate=self.recurrent_dropout,
+                    seed=self.seed_generator,
+                )
+                for size in self.recurrent_mask_sizes()
+            ]
+        return getattr(self, "_recurrent_dropout_mask", None)
+
+    def reset_dropout_mask(self):
+        self._dropout_mask = None
+
+    def reset_recurrent_dropout_mask(self):
+        self._recurrent_dropout_mask = None
