@@ -3,7 +3,19 @@
 Every cell runs inside `keras.layers.RNN` on the TensorFlow, JAX and PyTorch backends.
 """
 
+from recipes.gated import GRU, LSTM, GRUCell, LSTMCell
 from recipes.simple import ElmanCell, FullyRecurrentCell, JordanCell, RMLPCell
 
-__all__ = ["ElmanCell", "FullyRecurrentCell", "JordanCell", "RMLPCell"]
+__all__ = [
+    # simple recurrent family (recipes/simple.py)
+    "ElmanCell",
+    "FullyRecurrentCell",
+    "JordanCell",
+    "RMLPCell",
+    # gated memory (recipes/gated.py)
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+]
 __version__ = "0.1.0"

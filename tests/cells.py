@@ -11,7 +11,12 @@ CELL_FACTORIES = {
     "JordanCell": lambda: recipes.JordanCell(5, output_units=3, context_decay=0.5),
     "FullyRecurrentCell": lambda: recipes.FullyRecurrentCell(6, output_units=2),
     "RMLPCell": lambda: recipes.RMLPCell([5, 4]),
+    "LSTMCell": lambda: recipes.LSTMCell(5),
+    "LSTMCell-peephole": lambda: recipes.LSTMCell(5, peephole=True),
+    "GRUCell": lambda: recipes.GRUCell(5),
+    "GRUCell-reset-before": lambda: recipes.GRUCell(5, reset_after=False),
 }
 
 # Output size of each factory's cell, for shape checks.
-OUTPUT_UNITS = {"ElmanCell": 5, "JordanCell": 3, "FullyRecurrentCell": 2, "RMLPCell": 4}
+OUTPUT_UNITS = {"ElmanCell": 5, "JordanCell": 3, "FullyRecurrentCell": 2, "RMLPCell": 4,
+                "LSTMCell": 5, "LSTMCell-peephole": 5, "GRUCell": 5, "GRUCell-reset-before": 5}

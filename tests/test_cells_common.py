@@ -26,7 +26,8 @@ def test_every_exported_cell_is_covered():
         if inspect.isclass(getattr(recipes, name)) and name.endswith("Cell")
     }
     assert exported, "recipes exports no cells"
-    assert exported <= set(CELL_FACTORIES), f"add to tests/cells.py: {exported - set(CELL_FACTORIES)}"
+    covered = {name.split("-")[0] for name in CELL_FACTORIES}
+    assert exported <= covered, f"add to tests/cells.py: {exported - covered}"
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -78,7 +79,7 @@ def test_config_round_trip(name):
     config = cell.get_config()
     clone = type(cell).from_config(config)
     assert clone.get_config() == config
-    assert keras.saving.get_registered_name(type(cell)) == f"recipes>{name}"
+    assert keras.saving.get_registered_name(type(cell)) == f"recipes>{type(cell).__name__}"
 
 
 def _padded_batch(lengths, seed=2):
