@@ -12,7 +12,7 @@ next batch.
 """
 
 import keras
-from keras import ops
+from keras import activations, initializers, ops, regularizers
 
 try:  # The RNN layer pre-computes masks only for cells that are instances of this class.
     from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell as _KerasDropoutCell
@@ -43,6 +43,21 @@ def check_step_input(cell_name, input_shape):
             f"keras.layers.RNN; got a step input of shape {input_shape}."
         )
     return int(input_shape[-1])
+
+
+def serialize(**items):
+    """A `get_config` dict: activations, initializers and regularizers (named by their suffix)
+    are serialized, everything else is kept as it is."""
+    out = {}
+    for key, value in items.items():
+        if value is not None and key.endswith("activation"):
+            value = activations.serialize(value)
+        elif value is not None and key.endswith("initializer"):
+            value = initializers.serialize(value)
+        elif value is not None and key.endswith("regularizer"):
+            value = regularizers.serialize(value)
+        out[key] = value
+    return out
 
 
 class DropoutMasks(_KerasDropoutCell):

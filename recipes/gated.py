@@ -16,7 +16,7 @@ Shared helper: `recipes/base.py` (argument checks and variational dropout masks)
 import keras
 from keras import activations, initializers, ops, regularizers
 
-from recipes.base import DropoutMasks, check_positive_int, check_rate, check_step_input
+from recipes.base import DropoutMasks, check_positive_int, check_rate, check_step_input, serialize
 
 
 class _GatedCell(DropoutMasks, keras.layers.Layer):
@@ -100,25 +100,21 @@ class _GatedCell(DropoutMasks, keras.layers.Layer):
     def get_config(self):
         return {
             **super().get_config(),
-            "units": self.units,
-            "activation": activations.serialize(self.activation),
-            "recurrent_activation": activations.serialize(self.recurrent_activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer)
-            if self.kernel_regularizer
-            else None,
-            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer)
-            if self.recurrent_regularizer
-            else None,
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer)
-            if self.bias_regularizer
-            else None,
-            "dropout": self.dropout,
-            "recurrent_dropout": self.recurrent_dropout,
-            "seed": self.seed,
+            **serialize(
+                units=self.units,
+                activation=self.activation,
+                recurrent_activation=self.recurrent_activation,
+                use_bias=self.use_bias,
+                kernel_initializer=self.kernel_initializer,
+                recurrent_initializer=self.recurrent_initializer,
+                bias_initializer=self.bias_initializer,
+                kernel_regularizer=self.kernel_regularizer,
+                recurrent_regularizer=self.recurrent_regularizer,
+                bias_regularizer=self.bias_regularizer,
+                dropout=self.dropout,
+                recurrent_dropout=self.recurrent_dropout,
+                seed=self.seed,
+            ),
         }
 
 

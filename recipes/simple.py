@@ -13,26 +13,7 @@ Shared helper: `recipes/base.py` (argument checks and variational dropout masks)
 import keras
 from keras import activations, initializers, ops, regularizers
 
-from recipes.base import (
-    DropoutMasks,
-    check_positive_int,
-    check_rate,
-    check_step_input,
-)
-
-
-def _config(**items):
-    """Serialize Keras objects (activations, initializers, regularizers) in a config dict."""
-    out = {}
-    for key, value in items.items():
-        if key.endswith("activation"):
-            value = activations.serialize(value) if value is not None else None
-        elif key.endswith("initializer"):
-            value = initializers.serialize(value)
-        elif key.endswith("regularizer"):
-            value = regularizers.serialize(value) if value is not None else None
-        out[key] = value
-    return out
+from recipes.base import DropoutMasks, check_positive_int, check_rate, check_step_input, serialize
 
 
 @keras.saving.register_keras_serializable(package="recipes")
@@ -148,7 +129,7 @@ class ElmanCell(DropoutMasks, keras.layers.Layer):
     def get_config(self):
         return {
             **super().get_config(),
-            **_config(
+            **serialize(
                 units=self.units,
                 activation=self.activation,
                 use_bias=self.use_bias,
@@ -309,7 +290,7 @@ class JordanCell(DropoutMasks, keras.layers.Layer):
     def get_config(self):
         return {
             **super().get_config(),
-            **_config(
+            **serialize(
                 units=self.units,
                 output_units=self.output_units,
                 activation=self.activation,
@@ -459,7 +440,7 @@ class FullyRecurrentCell(DropoutMasks, keras.layers.Layer):
     def get_config(self):
         return {
             **super().get_config(),
-            **_config(
+            **serialize(
                 units=self.units,
                 output_units=self.output_units,
                 activation=self.activation,
@@ -610,7 +591,7 @@ class RMLPCell(DropoutMasks, keras.layers.Layer):
     def get_config(self):
         return {
             **super().get_config(),
-            **_config(
+            **serialize(
                 units=list(self.units),
                 activation=self.activation,
                 use_bias=self.use_bias,
