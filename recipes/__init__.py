@@ -3,6 +3,7 @@
 Every cell runs inside `keras.layers.RNN` on the TensorFlow, JAX and PyTorch backends.
 """
 
+from recipes.datasets import Play, shakespeare, shakespeare_split
 from recipes.gated import GRU, LSTM, GRUCell, LSTMCell
 from recipes.simple import ElmanCell, FullyRecurrentCell, JordanCell, RMLPCell
 
@@ -17,5 +18,9 @@ __all__ = [
     "GRUCell",
     "LSTM",
     "LSTMCell",
+    # offline datasets (recipes/datasets.py)
+    "Play",
+    "shakespeare",
+    "shakespeare_split",
 ]
 __version__ = "0.1.0"
