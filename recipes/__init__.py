@@ -3,8 +3,14 @@
 Every cell runs inside `keras.layers.RNN` on the TensorFlow, JAX and PyTorch backends.
 """
 
+from recipes.compressor import HistoryCompressor
+from recipes.continuous import CTRNNCell, MTRNNCell
 from recipes.datasets import Play, shakespeare, shakespeare_split
 from recipes.gated import GRU, LSTM, GRUCell, LSTMCell
+from recipes.hierarchical import ClockworkCell
+from recipes.hopfield import HopfieldNetwork, ModernHopfield
+from recipes.recursive import ChildSumTreeLSTM, NaryTreeLSTM, RecursiveNN, encode_trees, parse_tree
+from recipes.reservoir import EchoStateCell, RidgeReadout, collect_states, free_run, sparse_reservoir
 from recipes.simple import ElmanCell, FullyRecurrentCell, JordanCell, RMLPCell
 
 __all__ = [
@@ -22,5 +28,27 @@ __all__ = [
     "Play",
     "shakespeare",
     "shakespeare_split",
+    # reservoir computing (recipes/reservoir.py)
+    "EchoStateCell",
+    "RidgeReadout",
+    "collect_states",
+    "free_run",
+    "sparse_reservoir",
+    # continuous time and multiple timescales (recipes/continuous.py)
+    "CTRNNCell",
+    "MTRNNCell",
+    # hierarchical (recipes/hierarchical.py)
+    "ClockworkCell",
+    # associative memory (recipes/hopfield.py)
+    "HopfieldNetwork",
+    "ModernHopfield",
+    # recursive networks on trees (recipes/recursive.py)
+    "ChildSumTreeLSTM",
+    "NaryTreeLSTM",
+    "RecursiveNN",
+    "encode_trees",
+    "parse_tree",
+    # history compression (recipes/compressor.py)
+    "HistoryCompressor",
 ]
 __version__ = "0.1.0"

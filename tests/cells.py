@@ -15,8 +15,23 @@ CELL_FACTORIES = {
     "LSTMCell-peephole": lambda: recipes.LSTMCell(5, peephole=True),
     "GRUCell": lambda: recipes.GRUCell(5),
     "GRUCell-reset-before": lambda: recipes.GRUCell(5, reset_after=False),
+    # The common gradient test needs trainable weights: the classical ESN has none.
+    "EchoStateCell": lambda: recipes.EchoStateCell(
+        6, connectivity=0.5, leak_rate=0.7, bias_scaling=0.2, trainable_reservoir=True, seed=1
+    ),
+    "CTRNNCell": lambda: recipes.CTRNNCell(5, tau=[0.5, 1.0, 1.0, 2.0, 4.0], dt=0.2),
+    "CTRNNCell-center-crossing": lambda: recipes.CTRNNCell(5, center_crossing=True, dt=0.5),
+    "MTRNNCell": lambda: recipes.MTRNNCell(3, fast_units=4, slow_units=2, slow_tau=10.0),
+    "MTRNNCell-learned-initial-state": lambda: recipes.MTRNNCell(
+        3, fast_units=4, slow_units=2, learn_initial_state=True
+    ),
+    "ClockworkCell": lambda: recipes.ClockworkCell(6, periods=3),
+    "ClockworkCell-periods": lambda: recipes.ClockworkCell(4, periods=[1, 3]),
 }
 
 # Output size of each factory's cell, for shape checks.
 OUTPUT_UNITS = {"ElmanCell": 5, "JordanCell": 3, "FullyRecurrentCell": 2, "RMLPCell": 4,
                 "LSTMCell": 5, "LSTMCell-peephole": 5, "GRUCell": 5, "GRUCell-reset-before": 5}
+OUTPUT_UNITS.update({"EchoStateCell": 6, "CTRNNCell": 5, "CTRNNCell-center-crossing": 5,
+                     "MTRNNCell": 3, "MTRNNCell-learned-initial-state": 3, "ClockworkCell": 6,
+                     "ClockworkCell-periods": 4})
