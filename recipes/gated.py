@@ -78,11 +78,15 @@ class _GatedCell(DropoutMasks, keras.layers.Layer):
         )
 
     def project(self, x):
-        """The input part of every gate's pre-activation, x W + b (any leading shape)."""
-        z = ops.matmul(x, self.kernel)
+        """The input part of every gate's pre-activation, x W + b, for x of shape (..., features).
+
+        Leading dimensions are flattened first, so a whole sequence is one 2-D matrix product
+        (a broadcast batched product is much slower on CPU, forward and backward)."""
+        shape = ops.shape(x)
+        z = ops.matmul(ops.reshape(x, (-1, shape[-1])), self.kernel)
         if self.use_bias:
             z = z + self.input_bias()
-        return z
+        return ops.reshape(z, tuple(shape[:-1]) + (self.gates * self.units,))
 
     def call(self, inputs, states, training=False):
         x_mask = self.get_dropout_mask(inputs)
