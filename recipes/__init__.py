@@ -12,6 +12,18 @@ from recipes.hopfield import HopfieldNetwork, ModernHopfield
 from recipes.recursive import ChildSumTreeLSTM, NaryTreeLSTM, RecursiveNN, encode_trees, parse_tree
 from recipes.reservoir import EchoStateCell, RidgeReadout, collect_states, free_run, sparse_reservoir
 from recipes.simple import ElmanCell, FullyRecurrentCell, JordanCell, RMLPCell
+from recipes.text import (
+    CharVocabulary,
+    KneserNeyLM,
+    beam_search,
+    bits_per_character,
+    filter_logits,
+    generate,
+    perplexity,
+    sample_next,
+    stateful_batches,
+    target_log_probs,
+)
 
 __all__ = [
     # simple recurrent family (recipes/simple.py)
@@ -50,5 +62,16 @@ __all__ = [
     "parse_tree",
     # history compression (recipes/compressor.py)
     "HistoryCompressor",
+    # text machinery (recipes/text.py)
+    "CharVocabulary",
+    "KneserNeyLM",
+    "beam_search",
+    "bits_per_character",
+    "filter_logits",
+    "generate",
+    "perplexity",
+    "sample_next",
+    "stateful_batches",
+    "target_log_probs",
 ]
 __version__ = "0.1.0"
