@@ -118,7 +118,10 @@ def shakespeare(speakers=False, check=True):
     plays = []
     for f, data in zip(files, raw):
         markdown = data.decode("utf-8")
-        title = markdown.splitlines()[0].lstrip("# ").strip()
+        first = markdown.splitlines()[0]
+        title = first.lstrip("# ").strip()
+        if not first.startswith("# ") or title.upper().startswith("ACT"):  # no title heading
+            title = f.stem.replace("-", " ").title()
         plays.append(Play(f.stem, title, f.parent.name, spoken_text(markdown, speakers)))
     return sorted(plays, key=lambda p: (p.genre, p.name))
 
