@@ -11,6 +11,8 @@ Grounded Application of Dropout in Recurrent Neural Networks"), and new ones are
 next batch.
 """
 
+import math
+
 import keras
 from keras import activations, initializers, ops, regularizers
 
@@ -31,6 +33,19 @@ def check_rate(name, value):
     """Return `value` as a float if it is a probability in [0, 1), else raise a ValueError."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
         raise ValueError(f"`{name}` must be a float in [0, 1), got {value!r}.")
+    return float(value)
+
+
+def check_number(name, value, ok, needs):
+    """Return `value` as a float if it is a finite real number for which `ok` holds, else raise
+    a ValueError naming `name` and saying what it `needs` (e.g. "a float > 0")."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not ok(value)
+    ):
+        raise ValueError(f"`{name}` must be {needs}, got {value!r}.")
     return float(value)
 
 

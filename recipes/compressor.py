@@ -24,24 +24,10 @@ backend.
 Shared helper: `recipes/base.py` (argument checks).
 """
 
-import math
-
 import keras
 from keras import ops
 
-from recipes.base import check_positive_int
-
-
-def _check_number(name, value, ok, needs):
-    """Return `value` as a float if it is a finite real number for which `ok` holds, else raise."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or not ok(value)
-    ):
-        raise ValueError(f"`{name}` must be {needs}, got {value!r}.")
-    return float(value)
+from recipes.base import check_number, check_positive_int
 
 
 def probability_of_inputs(predictions, sequences):
@@ -140,8 +126,8 @@ class HistoryCompressor(keras.Model):
                 "`chunker_cell` must be a different cell object from `automatizer_cell`: the two "
                 "networks have their own weights; got the same cell twice."
             )
-        self.threshold = _check_number("threshold", threshold, lambda v: 0 < v <= 1, "in (0, 1]")
-        self.time_scale = _check_number("time_scale", time_scale, lambda v: v > 0, "positive")
+        self.threshold = check_number("threshold", threshold, lambda v: 0 < v <= 1, "in (0, 1]")
+        self.time_scale = check_number("time_scale", time_scale, lambda v: v > 0, "positive")
         self.automatizer_cell = automatizer_cell
         self.chunker_cell = chunker_cell
         self.automatizer = keras.Sequential(
@@ -175,7 +161,7 @@ class HistoryCompressor(keras.Model):
     def _threshold(self, threshold):
         if threshold is None:
             return self.threshold
-        return _check_number("threshold", threshold, lambda v: 0 < v <= 1, "in (0, 1]")
+        return check_number("threshold", threshold, lambda v: 0 < v <= 1, "in (0, 1]")
 
     def chunker_inputs(self, inputs, times, mask):
         """What the chunker reads at each compressed step: [x_{t_k}, t_k / time_scale], zero padded."""

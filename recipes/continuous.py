@@ -13,25 +13,11 @@ and, as Keras's JAX backend expects, each cell keeps its output as `states[0]`.
 Shared helper: `recipes/base.py` (argument checks).
 """
 
-import math
-
 import keras
 import numpy as np
 from keras import activations, initializers, ops, regularizers
 
-from recipes.base import check_positive_int, check_step_input, serialize
-
-
-def _check_number(name, value, ok, needs):
-    """Return `value` as a float if it is a finite real number for which `ok` holds, else raise."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or not ok(value)
-    ):
-        raise ValueError(f"`{name}` must be {needs}, got {value!r}.")
-    return float(value)
+from recipes.base import check_number, check_positive_int, check_step_input, serialize
 
 
 @keras.saving.register_keras_serializable(package="recipes")
@@ -115,12 +101,12 @@ class CTRNNCell(keras.layers.Layer):
                     f"list of {len(tau)}."
                 )
             self.tau = [
-                _check_number(f"tau[{i}]", v, lambda v: v > 0, "a positive float")
+                check_number(f"tau[{i}]", v, lambda v: v > 0, "a positive float")
                 for i, v in enumerate(tau)
             ]
         else:
-            self.tau = _check_number("tau", tau, lambda v: v > 0, "a positive float (or a list)")
-        self.dt = _check_number("dt", dt, lambda v: v > 0, "a positive float")
+            self.tau = check_number("tau", tau, lambda v: v > 0, "a positive float (or a list)")
+        self.dt = check_number("dt", dt, lambda v: v > 0, "a positive float")
         self.activation = activations.get(activation)
         self.center_crossing = bool(center_crossing)
         if self.center_crossing and self.activation is not activations.sigmoid:
@@ -297,9 +283,9 @@ class MTRNNCell(keras.layers.Layer):
         self.fast_units = check_positive_int("fast_units", fast_units)
         self.slow_units = check_positive_int("slow_units", slow_units)
         at_least_one = "a float >= 1 (1/tau is the fraction of the potential renewed per step)"
-        self.io_tau = _check_number("io_tau", io_tau, lambda v: v >= 1, at_least_one)
-        self.fast_tau = _check_number("fast_tau", fast_tau, lambda v: v >= 1, at_least_one)
-        self.slow_tau = _check_number("slow_tau", slow_tau, lambda v: v >= 1, at_least_one)
+        self.io_tau = check_number("io_tau", io_tau, lambda v: v >= 1, at_least_one)
+        self.fast_tau = check_number("fast_tau", fast_tau, lambda v: v >= 1, at_least_one)
+        self.slow_tau = check_number("slow_tau", slow_tau, lambda v: v >= 1, at_least_one)
         self.activation = activations.get(activation)
         self.output_activation = activations.get(output_activation)
         self.learn_initial_state = bool(learn_initial_state)

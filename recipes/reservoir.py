@@ -17,25 +17,11 @@ saves and loads); `RidgeReadout` is a small NumPy class that also turns into a
 Shared helper: `recipes/base.py` (argument checks).
 """
 
-import math
-
 import keras
 import numpy as np
 from keras import activations, ops
 
-from recipes.base import check_positive_int, check_step_input, serialize
-
-
-def _check_number(name, value, ok, needs):
-    """Return `value` as a float if it is a finite real number for which `ok` holds, else raise."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or not ok(value)
-    ):
-        raise ValueError(f"`{name}` must be {needs}, got {value!r}.")
-    return float(value)
+from recipes.base import check_number, check_positive_int, check_step_input, serialize
 
 
 def sparse_reservoir(units, connectivity, spectral_radius, rng):
@@ -135,19 +121,19 @@ class EchoStateCell(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.units = check_positive_int("units", units)
-        self.spectral_radius = _check_number(
+        self.spectral_radius = check_number(
             "spectral_radius", spectral_radius, lambda v: v > 0, "a positive float"
         )
-        self.leak_rate = _check_number(
+        self.leak_rate = check_number(
             "leak_rate", leak_rate, lambda v: 0 < v <= 1, "a float in (0, 1]"
         )
-        self.input_scaling = _check_number(
+        self.input_scaling = check_number(
             "input_scaling", input_scaling, lambda v: v > 0, "a positive float"
         )
-        self.connectivity = _check_number(
+        self.connectivity = check_number(
             "connectivity", connectivity, lambda v: 0 < v <= 1, "a float in (0, 1]"
         )
-        self.bias_scaling = _check_number(
+        self.bias_scaling = check_number(
             "bias_scaling", bias_scaling, lambda v: v >= 0, "a float >= 0"
         )
         self.activation = activations.get(activation)
@@ -307,7 +293,7 @@ class RidgeReadout:
     """
 
     def __init__(self, ridge=1e-8, use_bias=True):
-        self.ridge = _check_number("ridge", ridge, lambda v: v >= 0, "a float >= 0")
+        self.ridge = check_number("ridge", ridge, lambda v: v >= 0, "a float >= 0")
         self.use_bias = bool(use_bias)
         self.kernel = self.bias = None
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import recipes
-from cells import CELL_FACTORIES, OUTPUT_UNITS
-from conftest import gradients
+from tests.cells import CELL_FACTORIES, OUTPUT_UNITS
+from tests.helpers import gradients
 
 NAMES = sorted(CELL_FACTORIES)
 BATCH, TIME, FEATURES = 3, 7, 4

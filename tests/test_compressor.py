@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import gradients
+from tests.helpers import gradients
 from recipes.compressor import HistoryCompressor, probability_of_inputs, select_steps
 from recipes.gated import LSTMCell
 from recipes.simple import ElmanCell

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import gradients
+from tests.helpers import gradients
 from recipes import GRU, LSTM, GRUCell, LSTMCell
 
 RNG = np.random.default_rng(0)

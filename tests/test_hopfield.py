@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import gradients
+from tests.helpers import gradients
 from recipes.hopfield import HopfieldNetwork, ModernHopfield
 
 

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import gradients
+from tests.helpers import gradients
 from recipes.recursive import ChildSumTreeLSTM, NaryTreeLSTM, RecursiveNN, encode_trees, parse_tree
 
 VOCAB = ["<pad>", "<node>", "+", "*", "max", "a", "b", "c", "d", "e"]
