@@ -5,13 +5,25 @@ Every cell runs inside `keras.layers.RNN` on the TensorFlow, JAX and PyTorch bac
 
 from recipes.compressor import HistoryCompressor
 from recipes.continuous import CTRNNCell, MTRNNCell
+from recipes.ctc import (
+    CTCLoss,
+    ctc_beam_search_decode,
+    ctc_best_path,
+    ctc_collapse,
+    ctc_forced_alignment,
+    ctc_greedy_decode,
+    ctc_loss,
+)
 from recipes.datasets import Play, shakespeare, shakespeare_split
 from recipes.gated import GRU, LSTM, GRUCell, LSTMCell
 from recipes.hierarchical import ClockworkCell
 from recipes.hopfield import HopfieldNetwork, ModernHopfield
+from recipes.metrics import bleu, edit_distance, error_rate, exact_match
 from recipes.recursive import ChildSumTreeLSTM, NaryTreeLSTM, RecursiveNN, encode_trees, parse_tree
 from recipes.reservoir import EchoStateCell, RidgeReadout, collect_states, free_run, sparse_reservoir
+from recipes.seq2seq import AttentionDecoder, BahdanauAttention, LuongAttention, Seq2Seq, greedy_decode
 from recipes.simple import ElmanCell, FullyRecurrentCell, JordanCell, RMLPCell
+from recipes.speech import ESpeakNG, spoken_digit_tfds
 from recipes.text import (
     CharVocabulary,
     KneserNeyLM,
@@ -62,6 +74,28 @@ __all__ = [
     "parse_tree",
     # history compression (recipes/compressor.py)
     "HistoryCompressor",
+    # sequence to sequence with attention (recipes/seq2seq.py)
+    "AttentionDecoder",
+    "BahdanauAttention",
+    "LuongAttention",
+    "Seq2Seq",
+    "greedy_decode",
+    # sequence metrics (recipes/metrics.py)
+    "bleu",
+    "edit_distance",
+    "error_rate",
+    "exact_match",
+    # connectionist temporal classification (recipes/ctc.py)
+    "CTCLoss",
+    "ctc_beam_search_decode",
+    "ctc_best_path",
+    "ctc_collapse",
+    "ctc_forced_alignment",
+    "ctc_greedy_decode",
+    "ctc_loss",
+    # offline speech (recipes/speech.py)
+    "ESpeakNG",
+    "spoken_digit_tfds",
     # text machinery (recipes/text.py)
     "CharVocabulary",
     "KneserNeyLM",
