@@ -18,12 +18,14 @@ from recipes.datasets import Play, shakespeare, shakespeare_split
 from recipes.gated import GRU, LSTM, GRUCell, LSTMCell
 from recipes.hierarchical import ClockworkCell
 from recipes.hopfield import HopfieldNetwork, ModernHopfield
+from recipes.memory import DNCCell, NTMCell, memory_trace
 from recipes.metrics import bleu, edit_distance, error_rate, exact_match
 from recipes.recursive import ChildSumTreeLSTM, NaryTreeLSTM, RecursiveNN, encode_trees, parse_tree
 from recipes.reservoir import EchoStateCell, RidgeReadout, collect_states, free_run, sparse_reservoir
 from recipes.seq2seq import AttentionDecoder, BahdanauAttention, LuongAttention, Seq2Seq, greedy_decode
 from recipes.simple import ElmanCell, FullyRecurrentCell, JordanCell, RMLPCell
 from recipes.speech import ESpeakNG, spoken_digit_tfds
+from recipes.stack import NeuralStackCell, stack_read, stack_trace, stack_update
 from recipes.text import (
     CharVocabulary,
     KneserNeyLM,
@@ -74,6 +76,15 @@ __all__ = [
     "parse_tree",
     # history compression (recipes/compressor.py)
     "HistoryCompressor",
+    # memory-augmented networks (recipes/memory.py)
+    "DNCCell",
+    "NTMCell",
+    "memory_trace",
+    # neural pushdown automaton (recipes/stack.py)
+    "NeuralStackCell",
+    "stack_read",
+    "stack_trace",
+    "stack_update",
     # sequence to sequence with attention (recipes/seq2seq.py)
     "AttentionDecoder",
     "BahdanauAttention",

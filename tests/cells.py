@@ -27,6 +27,21 @@ CELL_FACTORIES = {
     ),
     "ClockworkCell": lambda: recipes.ClockworkCell(6, periods=3),
     "ClockworkCell-periods": lambda: recipes.ClockworkCell(4, periods=[1, 3]),
+    "NTMCell": lambda: recipes.NTMCell(5, memory_size=6, memory_width=3),
+    "NTMCell-feedforward-two-heads": lambda: recipes.NTMCell(
+        5, memory_size=6, memory_width=3, read_heads=2, write_heads=2, controller="feedforward"
+    ),
+    "DNCCell": lambda: recipes.DNCCell(5, memory_size=6, memory_width=3, read_heads=2),
+    "DNCCell-feedforward": lambda: recipes.DNCCell(
+        5, memory_size=6, memory_width=3, controller="feedforward"
+    ),
+    "NeuralStackCell": lambda: recipes.NeuralStackCell(5, stack_width=3, stack_size=8),
+    "NeuralStackCell-elman": lambda: recipes.NeuralStackCell(
+        4, stack_width=2, stack_size=3, controller="elman"
+    ),
+    "NeuralStackCell-feedforward": lambda: recipes.NeuralStackCell(
+        4, stack_width=2, stack_size=7, controller="feedforward", round_actions=True
+    ),
 }
 
 # Output size of each factory's cell, for shape checks.
@@ -35,3 +50,7 @@ OUTPUT_UNITS = {"ElmanCell": 5, "JordanCell": 3, "FullyRecurrentCell": 2, "RMLPC
 OUTPUT_UNITS.update({"EchoStateCell": 6, "CTRNNCell": 5, "CTRNNCell-center-crossing": 5,
                      "MTRNNCell": 3, "MTRNNCell-learned-initial-state": 3, "ClockworkCell": 6,
                      "ClockworkCell-periods": 4})
+OUTPUT_UNITS.update({"NTMCell": 8, "NTMCell-feedforward-two-heads": 11, "DNCCell": 11,
+                     "DNCCell-feedforward": 8})
+OUTPUT_UNITS.update({"NeuralStackCell": 5, "NeuralStackCell-elman": 4,
+                     "NeuralStackCell-feedforward": 4})
