@@ -367,9 +367,19 @@ class _GatedSequence(keras.layers.RNN):
     `Bidirectional`, XLA), so the only change from the cell is where x_t W + b is computed:
     once for the whole sequence, as one (batch * time, features) x (features, gates * units)
     product, instead of once per step.
+
+    With `fused=True`, and where it applies, the time loop is instead the fused scan with a
+    hand-written backward pass (`_lstm_fused`, `_gru_fused`), `fused_chunk` steps unrolled per
+    scan iteration. It applies when there is no mask, the layer is not stateful, no recurrent
+    dropout is active (training with `recurrent_dropout > 0`), the activations are tanh and
+    sigmoid and (LSTM) there are no peepholes; otherwise the layer falls back to the
+    `keras.layers.RNN` loop, which gives the same outputs (tested). It is off by default: on
+    CPU (batch 64, T=100, 128 units) its train step measured no faster than the loop on any
+    backend (benchmarks/cells.py), so it is kept as the readable reference of the method.
     """
 
     step_class = None
+    fused_chunk = 10  # time steps unrolled per iteration of the fused scan
 
     def __init__(
         self,
@@ -380,8 +390,10 @@ class _GatedSequence(keras.layers.RNN):
         stateful=False,
         unroll=False,
         zero_output_for_mask=False,
+        fused=False,
         **kwargs,
     ):
+        self.fused = bool(fused)
         layer_kwargs = {k: kwargs.pop(k) for k in _LAYER_KWARGS if k in kwargs}
         super().__init__(
             self.step_class(units, **kwargs),
@@ -413,12 +425,49 @@ class _GatedSequence(keras.layers.RNN):
             sequences = sequences * keras.random.dropout(
                 ones, rate=cell.dropout, seed=cell.seed_generator
             )
+        if self.fused_applies(mask, training):
+            return self._fused_call(sequences, initial_state)
         return super().call(
             cell.project(sequences), initial_state=initial_state, mask=mask, training=training
         )
 
+    def fused_applies(self, mask=None, training=False):
+        """Whether a call with this mask and training flag runs the fused path."""
+        cell = self.cell
+        return (
+            self.fused
+            and mask is None
+            and not self.stateful
+            and not (training and cell.recurrent_dropout > 0)
+            and cell.activation is activations.tanh
+            and cell.recurrent_activation is activations.sigmoid
+            and not getattr(cell, "peephole", False)
+        )
+
+    def _fused_call(self, sequences, initial_state):
+        cell = self.cell
+        if initial_state is None:
+            initial_state = cell.get_initial_state(ops.shape(sequences)[0])
+        if not isinstance(initial_state, (list, tuple)):
+            initial_state = [initial_state]
+        states = [ops.convert_to_tensor(s, dtype=cell.compute_dtype) for s in initial_state]
+        x = ops.transpose(sequences, (1, 0, 2))  # time-major; cheaper before the projection
+        if self.go_backwards:
+            x = ops.flip(x, axis=0)
+        steps, chunk = x.shape[0], 1
+        if steps is not None:  # pad the end to whole chunks; padded steps never reach an output
+            chunk = min(self.fused_chunk, steps)
+            x = ops.pad(x, [(0, -steps % chunk), (0, 0), (0, 0)])
+        sequences_of_states = [s[:steps] for s in self._fused_scan(cell.project(x), states, chunk)]
+        outputs = sequences_of_states[0]
+        output = ops.transpose(outputs, (1, 0, 2)) if self.return_sequences else outputs[-1]
+        if self.return_state:
+            return output, *[s[-1] for s in sequences_of_states]
+        return output
+
     def get_config(self):
         config = super().get_config()
+        config["fused"] = self.fused
         cell_config = config.pop("cell")["config"]
         for key in ("name", "trainable", "dtype"):
             cell_config.pop(key, None)
@@ -447,7 +496,9 @@ class LSTM(_GatedSequence):
 
     Same weights and outputs as `keras.layers.RNN(LSTMCell(...))` and `keras.layers.LSTM`.
     Accepts every `LSTMCell` argument plus `keras.layers.RNN`'s `return_sequences`,
-    `return_state`, `go_backwards`, `stateful`, `unroll` and `zero_output_for_mask`.
+    `return_state`, `go_backwards`, `stateful`, `unroll` and `zero_output_for_mask`, and
+    `fused`: run the custom-gradient scan (`_lstm_fused`) where it applies (no mask, not
+    stateful, no active recurrent dropout, tanh and sigmoid, no peepholes), else the loop.
 
     Example:
         >>> layer = LSTM(32, return_sequences=True)
@@ -456,6 +507,11 @@ class LSTM(_GatedSequence):
     """
 
     step_class = _LSTMStep
+
+    def _fused_scan(self, xw, states, chunk):
+        """[h_t for every t, c_t for every t], each (T, batch, units)."""
+        h_and_c = _lstm_fused(chunk)(xw, *states, ops.copy(self.cell.recurrent_kernel))
+        return [h_and_c[..., : self.units], h_and_c[..., self.units :]]
 
 
 @keras.saving.register_keras_serializable(package="recipes")
@@ -466,7 +522,9 @@ class GRU(_GatedSequence):
     Same weights and outputs as `keras.layers.RNN(GRUCell(...))` and `keras.layers.GRU` with the
     same `reset_after`. Accepts every `GRUCell` argument plus `keras.layers.RNN`'s
     `return_sequences`, `return_state`, `go_backwards`, `stateful`, `unroll` and
-    `zero_output_for_mask`.
+    `zero_output_for_mask`, and `fused`: run the custom-gradient scan (`_gru_fused`, both
+    `reset_after` variants) where it applies (no mask, not stateful, no active recurrent
+    dropout, tanh and sigmoid), else the loop.
 
     Example:
         >>> layer = GRU(32)
@@ -475,3 +533,227 @@ class GRU(_GatedSequence):
     """
 
     step_class = _GRUStep
+
+    def _fused_scan(self, xw, states, chunk):
+        """[h_t for every t], (T, batch, units)."""
+        cell = self.cell
+        if cell.reset_after and cell.use_bias:
+            bias = cell.bias[1]
+        else:
+            bias = ops.zeros((3 * self.units,), dtype=xw.dtype)
+        fused = _gru_fused(chunk, cell.reset_after)
+        return [fused(xw, states[0], ops.copy(cell.recurrent_kernel), bias)]
+
+
+# --- the fused path: a whole-sequence forward scan with a hand-written backward scan -----------
+#
+# Autodiff through a time loop saves every intermediate of every step and, in the backward loop,
+# computes the recurrent-weight gradient h_{t-1}^T dz_t as T small products. The fused path
+# instead saves only the activated gates, runs one reverse scan that computes dz_t and
+# dh_{t-1} = dz_t U^T per step, and gets dU = H_prev^T dZ as ONE (units, batch*T) x
+# (batch*T, gates*units) product after the loop. The input projection x_t W + b stays outside
+# (autodiff gives dW = X^T dZ and db = sum dZ from the returned dZ, again one product). Each scan
+# iteration runs `chunk` steps unrolled in Python, which cuts the per-iteration loop overhead.
+
+
+def _chunked_scan(step, state, xs, ys_zeros, chunk, reverse=False):
+    """Runs `state, y = step(state, x_t)` over the leading (time) axis of the tuple `xs`, `chunk`
+    steps per scan iteration; returns (final state, tuple of ys stacked over time).
+
+    `ys_zeros` are zero tensors shaped like one step's ys. The scan carry holds the last chunk's
+    ys too, because TensorFlow's `ops.scan` needs ys shaped like the carry.
+    """
+    steps = ops.shape(xs[0])[0]
+    xs = tuple(ops.reshape(x, (steps // chunk, chunk) + tuple(ops.shape(x)[1:])) for x in xs)
+    order = list(reversed(range(chunk))) if reverse else list(range(chunk))
+
+    def body(carry, x_chunk):
+        state = carry[0]
+        ys = [None] * chunk
+        for j in order:
+            state, ys[j] = step(state, tuple(x[j] for x in x_chunk))
+        stacked = tuple(ops.stack(y, axis=0) for y in zip(*ys))
+        return (state, stacked), (state, stacked)
+
+    init = (state, tuple(ops.stack([y] * chunk, axis=0) for y in ys_zeros))
+    (state, _), (_, ys) = ops.scan(body, init, xs, reverse=reverse)
+    return state, tuple(ops.reshape(y, (steps,) + tuple(ops.shape(y)[2:])) for y in ys)
+
+
+def _shift(first, seq):
+    """[first, seq_0, ..., seq_{T-2}]: the previous step's value at every step."""
+    return ops.concatenate([first[None], seq[:-1]], axis=0)
+
+
+def _lstm_fused(chunk):
+    """The LSTM over a whole sequence with a hand-written gradient.
+
+    fused(xw, h0, c0, U) takes the input projections xw (T, batch, 4 units), the initial states
+    and the recurrent kernel, and returns concat([h_t, c_t]) for every t, shape (T, batch,
+    2 units). The forward scan saves sigmoid(z_t) (i, f, o), g_t and tanh(c_t) of every step.
+    With i, f, g, o the activated gates of step t and gh_t, gc_t the upstream gradients of the
+    outputs h_t and c_t, the backward scan runs from t = T down to 1 (terms of step T+1 are 0):
+
+        dh_t = gh_t + dz_{t+1} U^T                         (everything that reads h_t)
+        dc_t = gc_t + dh_t * o * (1 - tanh(c_t)^2) + dc_{t+1} * f_{t+1}
+        dz_t = [dc_t * g * i (1 - i),  dc_t * c_{t-1} * f (1 - f),  dc_t * i * (1 - g^2),
+                dh_t * tanh(c_t) * o (1 - o)]               (the pre-activations' gradient)
+
+    and then dxw = dZ, dU = H_prev^T dZ (one product), dh0 = dz_1 U^T, dc0 = dc_1 * f_1.
+    """
+
+    @ops.custom_gradient
+    def fused(xw, h0, c0, U):
+        n = ops.shape(h0)[-1]
+
+        def step(state, x):
+            h, c = state
+            z = x[0] + ops.matmul(h, U)
+            s = ops.sigmoid(z)  # i, f and o (one op on all gates; the g slot is unused)
+            g = ops.tanh(z[:, 2 * n : 3 * n])
+            c = s[:, n : 2 * n] * c + s[:, :n] * g
+            tanh_c = ops.tanh(c)
+            h = s[:, 3 * n :] * tanh_c
+            return (h, c), (h, c, s, g, tanh_c)
+
+        zeros = ops.zeros_like(h0)
+        _, (hs, cs, sig, gs, tanh_cs) = _chunked_scan(
+            step, (h0, c0), (xw,), (zeros, zeros, ops.zeros_like(xw[0]), zeros, zeros), chunk
+        )
+
+        def grad(*args, upstream=None):
+            upstream = args[0] if upstream is None else upstream
+            dhs, dcs = upstream[..., :n], upstream[..., n:]
+            u_t = ops.transpose(U)
+
+            def back(state, x):
+                dh_next, dc_next = state  # dz_{t+1} U^T and dc_{t+1} * f_{t+1}
+                dh_t, dc_t, s, g, tanh_c, c_prev = x
+                i, f, o = s[:, :n], s[:, n : 2 * n], s[:, 3 * n :]
+                dh = dh_t + dh_next
+                dc = dc_t + dh * o * (1.0 - tanh_c * tanh_c) + dc_next
+                dz = ops.concatenate(
+                    [
+                        dc * g * i * (1.0 - i),
+                        dc * c_prev * f * (1.0 - f),
+                        dc * i * (1.0 - g * g),
+                        dh * tanh_c * o * (1.0 - o),
+                    ],
+                    axis=-1,
+                )
+                return (ops.matmul(dz, u_t), dc * f), (dz,)
+
+            (dh0, dc0), (dz,) = _chunked_scan(
+                back,
+                (zeros, zeros),
+                (dhs, dcs, sig, gs, tanh_cs, _shift(c0, cs)),
+                (ops.zeros_like(xw[0]),),
+                chunk,
+                reverse=True,
+            )
+            h_prev = ops.reshape(_shift(h0, hs), (-1, n))
+            d_u = ops.matmul(ops.transpose(h_prev), ops.reshape(dz, (-1, 4 * n)))
+            return dz, dh0, dc0, d_u
+
+        return ops.concatenate([hs, cs], axis=-1), grad
+
+    return fused
+
+
+def _gru_fused(chunk, reset_after):
+    """The GRU over a whole sequence with a hand-written gradient.
+
+    fused(xw, h0, U, b) takes the input projections xw (T, batch, 3 units) (x W plus the input
+    bias), the initial state, the recurrent kernel and the recurrent bias b (zeros unless
+    reset_after and use_bias), and returns h_t for every t, shape (T, batch, units). The backward
+    scan, from t = T down to 1, with dh = dh_t + (everything step t+1 sent back to h_t):
+
+        dz~ = dh * (h_{t-1} - h~) * z (1 - z)        dn = dh * (1 - z) * (1 - h~^2)
+        reset_after=True, with q = h_{t-1} U_h + b_h:
+            dr~ = dn * q * r (1 - r);   dq = dn * r
+            to h_{t-1}: dh * z + [dz~, dr~, dq] U^T
+            dU = H_prev^T [dZ~, dR~, dQ],  db = sum [dZ~, dR~, dQ]
+        reset_after=False, with s = r * h_{t-1}:
+            ds = dn U_h^T;  dr~ = ds * h_{t-1} * r (1 - r)
+            to h_{t-1}: dh * z + ds * r + [dz~, dr~] U_zr^T
+            dU_zr = H_prev^T [dZ~, dR~],  dU_h = S^T dN
+    and dxw = [dz~, dr~, dn] (the pre-activations' gradient).
+    """
+
+    @ops.custom_gradient
+    def fused(xw, h0, U, b):
+        n = ops.shape(h0)[-1]
+
+        def step(state, x):
+            (h,) = state
+            x = x[0]
+            if reset_after:
+                rec = ops.matmul(h, U) + b
+                z = ops.sigmoid(x[:, :n] + rec[:, :n])
+                r = ops.sigmoid(x[:, n : 2 * n] + rec[:, n : 2 * n])
+                q = rec[:, 2 * n :]
+                cand = ops.tanh(x[:, 2 * n :] + r * q)
+                saved = ops.concatenate([z, r, cand, q], axis=-1)
+            else:
+                rec = ops.matmul(h, U[:, : 2 * n])
+                z = ops.sigmoid(x[:, :n] + rec[:, :n])
+                r = ops.sigmoid(x[:, n : 2 * n] + rec[:, n:])
+                cand = ops.tanh(x[:, 2 * n :] + ops.matmul(r * h, U[:, 2 * n :]))
+                saved = ops.concatenate([z, r, cand], axis=-1)
+            h = z * h + (1.0 - z) * cand
+            return (h,), (h, saved)
+
+        saved_width = 4 if reset_after else 3
+        zeros = ops.zeros_like(h0)
+        _, (hs, gates) = _chunked_scan(
+            step, (h0,), (xw,), (zeros, ops.zeros((ops.shape(h0)[0], saved_width * n), h0.dtype)),
+            chunk,
+        )
+
+        def grad(*args, upstream=None):
+            upstream = args[0] if upstream is None else upstream
+            u_t = ops.transpose(U)
+
+            def back(state, x):
+                (dh_next,) = state
+                dh_t, a, h_prev = x
+                z, r, cand = a[:, :n], a[:, n : 2 * n], a[:, 2 * n : 3 * n]
+                dh = dh_t + dh_next
+                dz = dh * (h_prev - cand) * z * (1.0 - z)
+                dn = dh * (1.0 - z) * (1.0 - cand * cand)
+                if reset_after:
+                    dr = dn * a[:, 3 * n :] * r * (1.0 - r)
+                    d_rec = ops.concatenate([dz, dr, dn * r], axis=-1)
+                    dh_prev = dh * z + ops.matmul(d_rec, u_t)
+                else:
+                    ds = ops.matmul(dn, u_t[2 * n :])
+                    dr = ds * h_prev * r * (1.0 - r)
+                    d_rec = ops.concatenate([dz, dr], axis=-1)
+                    dh_prev = dh * z + ds * r + ops.matmul(d_rec, u_t[: 2 * n])
+                return (dh_prev,), (ops.concatenate([dz, dr, dn], axis=-1), d_rec)
+
+            h_prevs = _shift(h0, hs)
+            rec_width = 3 if reset_after else 2
+            (dh0,), (dxw, d_rec) = _chunked_scan(
+                back,
+                (zeros,),
+                (upstream, gates, h_prevs),
+                (ops.zeros_like(xw[0]), ops.zeros((ops.shape(h0)[0], rec_width * n), h0.dtype)),
+                chunk,
+                reverse=True,
+            )
+            h_prev = ops.reshape(h_prevs, (-1, n))
+            d_rec = ops.reshape(d_rec, (-1, rec_width * n))
+            d_u = ops.matmul(ops.transpose(h_prev), d_rec)
+            if reset_after:
+                d_b = ops.sum(d_rec, axis=0)
+            else:
+                s = ops.reshape(gates[..., n : 2 * n] * h_prevs, (-1, n))
+                d_n = ops.reshape(dxw[..., 2 * n :], (-1, n))
+                d_u = ops.concatenate([d_u, ops.matmul(ops.transpose(s), d_n)], axis=-1)
+                d_b = ops.zeros_like(b)
+            return dxw, dh0, d_u, d_b
+
+        return hs, grad
+
+    return fused

@@ -197,3 +197,102 @@ def test_bad_arguments(make, message):
 def test_sequence_layer_rejects_inputs_that_are_not_sequences(cls):
     with pytest.raises(ValueError, match=r"expects sequences of shape \(batch, time, features\)"):
         cls(4)(np.zeros((2, 3), "float32"))
+
+
+# --- the fused path: custom-gradient scan ------------------------------------------------------
+
+X7 = RNG.normal(size=(3, 7, 4)).astype("float32")  # 7 steps: chunks of 3 need padding
+FUSED = [
+    (lambda **k: keras.layers.LSTM(5, **k), lambda **k: LSTM(5, fused=True, **k), 2),
+    (lambda **k: keras.layers.GRU(5, **k), lambda **k: GRU(5, fused=True, **k), 1),
+    (lambda **k: keras.layers.GRU(5, reset_after=False, **k), lambda **k: GRU(5, reset_after=False, fused=True, **k), 1),
+]
+
+
+class _FromFirstStep(keras.Model):
+    """Runs `rnn` from initial states computed from x_0, so gradients must pass through them;
+    returns every output and final state, flattened."""
+
+    def __init__(self, rnn, n_states):
+        super().__init__()
+        self.rnn = rnn
+        self.starts = [keras.layers.Dense(5, activation="tanh") for _ in range(n_states)]
+
+    def call(self, x, training=False):
+        states = [start(x[:, 0]) for start in self.starts]
+        outputs = self.rnn(x, initial_state=states, training=training)
+        flat = [keras.ops.reshape(outputs[0], (keras.ops.shape(x)[0], -1)), *outputs[1:]]
+        return keras.ops.concatenate(flat, axis=-1)
+
+
+@pytest.mark.parametrize("builtin, sequence, n_states", FUSED, ids=IDS)
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("chunk", [1, 3, 10])
+def test_fused_outputs_and_gradients_equal_keras_builtin(builtin, sequence, n_states, go_backwards, chunk):
+    kwargs = dict(return_sequences=True, return_state=True, go_backwards=go_backwards)
+    reference = _FromFirstStep(builtin(**kwargs), n_states)
+    model = _FromFirstStep(sequence(**kwargs), n_states)
+    model.rnn.fused_chunk = chunk
+    reference(X7)
+    model(X7)
+    randomize(reference)
+    model.set_weights(reference.get_weights())
+    assert model.rnn.fused_applies(mask=None, training=True)
+    np.testing.assert_allclose(numpy_of(model(X7)), numpy_of(reference(X7)), atol=1e-5)
+    weights = np.random.default_rng(3).normal(size=numpy_of(reference(X7)).shape).astype("float32")
+    weights = keras.ops.convert_to_tensor(weights)
+    loss = lambda y: keras.ops.sum(y * weights)  # noqa: E731
+    expected_weights, expected_input = gradients(reference, X7, loss)
+    got_weights, got_input = gradients(model, X7, loss)
+    assert len(got_weights) == len(expected_weights) == 2 * n_states + 3
+    for weight, got, expected in zip(model.trainable_weights, got_weights, expected_weights):
+        assert np.abs(expected).max() > 1e-3, weight.path  # initial states and weights get gradients
+        np.testing.assert_allclose(got, expected, atol=1e-5, err_msg=weight.path)
+    np.testing.assert_allclose(got_input, expected_input, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "make, call_kwargs",
+    [
+        (lambda **k: LSTM(5, **k), dict(mask=MASK)),
+        (lambda **k: GRU(5, **k), dict(mask=MASK)),
+        (lambda **k: LSTM(5, peephole=True, **k), {}),
+        (lambda **k: GRU(5, activation="relu", **k), {}),
+        (lambda **k: LSTM(5, recurrent_activation="hard_sigmoid", **k), {}),
+    ],
+    ids=["LSTM-mask", "GRU-mask", "LSTM-peephole", "GRU-relu", "LSTM-hard-sigmoid"],
+)
+def test_fused_falls_back_to_the_loop_where_it_does_not_apply(make, call_kwargs):
+    fused = built(make(return_sequences=True, fused=True))
+    loop = built(make(return_sequences=True))
+    randomize(fused)
+    loop.set_weights(fused.get_weights())
+    assert not fused.fused_applies(mask=call_kwargs.get("mask"))
+    np.testing.assert_allclose(numpy_of(fused(X, **call_kwargs)), numpy_of(loop(X, **call_kwargs)), atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [LSTM, GRU])
+def test_fused_applies_only_without_mask_state_or_active_recurrent_dropout(cls):
+    assert cls(4, fused=True).fused_applies(mask=None, training=True)
+    assert not cls(4).fused_applies()  # off by default
+    assert not cls(4, fused=True).fused_applies(mask=MASK)
+    assert not cls(4, fused=True, stateful=True).fused_applies()
+    assert not cls(4, fused=True, recurrent_dropout=0.2).fused_applies(training=True)
+    assert cls(4, fused=True, recurrent_dropout=0.2).fused_applies(training=False)
+
+
+@pytest.mark.parametrize("cls", [LSTM, GRU])
+def test_fused_and_loop_equal_and_survive_save_load(cls, tmp_path):
+    inputs = keras.Input((None, 4))  # unknown length: the fused path then steps one at a time
+    model = keras.Model(inputs, [cls(5, return_sequences=True, fused=True)(inputs), cls(5)(inputs)])
+    randomize(model)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert [layer.fused for layer in loaded.layers[1:]] == [True, False]
+    for got, expected in zip(loaded(X7), model(X7)):
+        np.testing.assert_array_equal(numpy_of(got), numpy_of(expected))
+    loop = cls(5, return_sequences=True)
+    loop(X7)
+    loop.set_weights(model.layers[1].get_weights())
+    np.testing.assert_allclose(numpy_of(model(X7)[0]), numpy_of(loop(X7)), atol=1e-5)
