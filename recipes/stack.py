@@ -63,7 +63,7 @@ class NeuralStackCell(keras.layers.Layer):
         h_t = tanh([x_t, r_{t-1}] W + b)                           controller "feedforward"
         d_t = sigmoid(h_t W_d + b_d)       push strength
         u_t = sigmoid(h_t W_u + b_u)       pop strength
-        v_t = tanh(h_t W_v + b_v)          pushed value
+        v_t = tanh(h_t W_v + b_v)          pushed value   (v_t = x_t with push_inputs=True)
         s'[i] = relu(s_{t-1}[i] - relu(u_t - sum_{j<i} s_{t-1}[j]))        pop from the top
         s_t = [d_t, s'[1], ..., s'[K-1]],   V_t = [v_t, V_{t-1}[1], ..., V_{t-1}[K-1]]   push
         r_t = sum_i min(s_t[i], relu(1 - sum_{j<i} s_t[j])) V_t[i]        read the top unit
@@ -73,14 +73,25 @@ class NeuralStackCell(keras.layers.Layer):
     the bottom. The strengths stay in [0, 1] and with d_t, u_t in {0, 1} the stack is a
     discrete stack (pop first, then push; popping an empty stack does nothing; an empty stack
     reads zeros). The read r_t reaches the controller at the next step, so it feeds the
-    output h_{t+1}; the cell outputs h_t (put a `keras.layers.Dense` after the RNN).
+    output h_{t+1}; the cell outputs h_t, or [h_t, r_t] with `output_read=True` (put a
+    `keras.layers.Dense` after the RNN).
+
+    Two options bring the cell closer to Sun et al.'s NNPDA, whose stack holds input symbols and
+    whose acceptance looks at the stack after the step's action. `push_inputs=True` pushes the
+    input itself, v_t = x_t (then `stack_width` is the number of input features and there is no
+    W_v): the stack can no longer serve as a free recurrent state (a feed-forward controller
+    could otherwise push a function of its last read at every step and count in the pushed
+    values). `output_read=True` lets the output see r_t, the top after this step's pop and push,
+    so "the stack is now empty" can be read off at once instead of one step later.
 
     Weights: `kernel` (features + m, G units), `recurrent_kernel` (units, G units), `bias`
     (G units,) of the controller, G = 4 for the LSTM (gate order i, f, c, o as in
     `keras.layers.LSTM`, forget bias started at 1) and 1 otherwise (no `recurrent_kernel` for
     the feed-forward controller); `stack_kernel` [W_d W_u W_v] (units, 2 + m) and `stack_bias`
-    [b_d b_u b_v] (2 + m,). The states are [h_t, (c_t,) r_t, V_t flattened to K m, s_t] (the
-    feed-forward controller keeps h_t as states[0] only because Keras wants the output there);
+    [b_d b_u b_v] (2 + m,), without W_v, b_v when `push_inputs=True`. The states are
+    [h_t, (c_t,) r_t, V_t flattened to K m, s_t] (the feed-forward controller keeps h_t as
+    states[0] only because Keras wants the output there; with `output_read=True` states[0] is
+    the output [h_t, r_t]);
     `stack_trace` returns d_t, u_t and the rest at every step for plotting.
 
     The paper's controller is an LSTM, whose own state is a second memory: it may fit the
@@ -106,6 +117,9 @@ class NeuralStackCell(keras.layers.Layer):
             straight-through estimator of Bengio, Leonard and Courville 2013). To test a model
             trained with soft actions under hard ones, copy its weights into a cell with this
             set: the weights do not depend on it (nor on `stack_size`).
+        push_inputs: push x_t instead of a learnt value (`stack_width` must equal the number of
+            input features).
+        output_read: output [h_t, r_t] (units + stack_width) instead of h_t.
 
     Call arguments:
         inputs: x_t, shape (batch, features).
@@ -130,6 +144,8 @@ class NeuralStackCell(keras.layers.Layer):
         kernel_regularizer=None,
         recurrent_regularizer=None,
         round_actions=False,
+        push_inputs=False,
+        output_read=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -146,15 +162,24 @@ class NeuralStackCell(keras.layers.Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
         self.round_actions = bool(round_actions)
+        self.push_inputs = bool(push_inputs)
+        self.output_read = bool(output_read)
         self.gates = 4 if controller == "lstm" else 1
         m, k = self.stack_width, self.stack_size
-        controller_states = [self.units, self.units] if controller == "lstm" else [self.units]
-        # A feed-forward controller keeps h_t only as the output (states[0]); it does not read it.
+        # states[0] is the output (Keras's JAX backend carries it over masked steps): h_t, or
+        # [h_t, r_t] with output_read. A feed-forward controller keeps it only for that reason.
+        output = self.units + (m if self.output_read else 0)
+        controller_states = [output, self.units] if controller == "lstm" else [output]
         self.state_size = controller_states + [m, k * m, k]
-        self.output_size = self.units
+        self.output_size = output
 
     def build(self, input_shape):
         features = check_step_input("NeuralStackCell", input_shape)
+        if self.push_inputs and features != self.stack_width:
+            raise ValueError(
+                "With `push_inputs=True` the stack holds the inputs, so `stack_width` must equal "
+                f"the number of input features, got stack_width={self.stack_width} and {features} features."
+            )
         units, gates = self.units, self.gates
         self.kernel = self.add_weight(
             shape=(features + self.stack_width, gates * units),
@@ -181,16 +206,15 @@ class NeuralStackCell(keras.layers.Layer):
                 )
 
         self.bias = self.add_weight(shape=(gates * units,), name="bias", initializer=bias_initializer)
+        actions = 2 if self.push_inputs else 2 + self.stack_width  # d_t, u_t (and v_t)
         self.stack_kernel = self.add_weight(
-            shape=(units, 2 + self.stack_width), name="stack_kernel", initializer=self.stack_initializer
+            shape=(units, actions), name="stack_kernel", initializer=self.stack_initializer
         )
-        self.stack_bias = self.add_weight(
-            shape=(2 + self.stack_width,), name="stack_bias", initializer="zeros"
-        )
+        self.stack_bias = self.add_weight(shape=(actions,), name="stack_bias", initializer="zeros")
 
     def step(self, inputs, states):
         """One step; returns (h_t, new states, d_t, u_t, v_t). `call` and `stack_trace` use it."""
-        h_prev, r_prev = states[0], states[-3]
+        h_prev, r_prev = states[0][:, : self.units], states[-3]
         values = ops.reshape(states[-2], (-1, self.stack_size, self.stack_width))
         strengths = states[-1]
         z = ops.matmul(ops.concatenate([inputs, r_prev], axis=-1), self.kernel) + self.bias
@@ -205,18 +229,21 @@ class NeuralStackCell(keras.layers.Layer):
             h = ops.tanh(z)
             controller_states = [h]
         a = ops.matmul(h, self.stack_kernel) + self.stack_bias
-        push, pop, value = ops.sigmoid(a[:, :1]), ops.sigmoid(a[:, 1:2]), ops.tanh(a[:, 2:])
+        push, pop = ops.sigmoid(a[:, :1]), ops.sigmoid(a[:, 1:2])
+        value = ops.cast(inputs, push.dtype) if self.push_inputs else ops.tanh(a[:, 2:])
         if self.round_actions:  # forward: exactly 0 or 1; backward: the gradient of the soft value
             push = push + ops.stop_gradient(ops.round(push) - push)
             pop = pop + ops.stop_gradient(ops.round(pop) - pop)
         values, strengths = stack_update(values, strengths, push, pop, value)
         r = stack_read(values, strengths)
+        if self.output_read:
+            controller_states[0] = ops.concatenate([h, r], axis=-1)
         flat = ops.reshape(values, (-1, self.stack_size * self.stack_width))
         return h, controller_states + [r, flat, strengths], push, pop, value
 
     def call(self, inputs, states, training=False):
-        h, new_states, _, _, _ = self.step(inputs, states)
-        return h, new_states
+        _, new_states, _, _, _ = self.step(inputs, states)
+        return new_states[0], new_states
 
     def get_initial_state(self, batch_size=None):
         return [ops.zeros((batch_size, size), dtype=self.compute_dtype) for size in self.state_size]
@@ -236,6 +263,8 @@ class NeuralStackCell(keras.layers.Layer):
                 kernel_regularizer=self.kernel_regularizer,
                 recurrent_regularizer=self.recurrent_regularizer,
                 round_actions=self.round_actions,
+                push_inputs=self.push_inputs,
+                output_read=self.output_read,
             ),
         }
 

@@ -42,6 +42,9 @@ CELL_FACTORIES = {
     "NeuralStackCell-feedforward": lambda: recipes.NeuralStackCell(
         4, stack_width=2, stack_size=7, controller="feedforward", round_actions=True
     ),
+    "NeuralStackCell-push-inputs": lambda: recipes.NeuralStackCell(
+        3, stack_width=4, stack_size=7, controller="feedforward", push_inputs=True, output_read=True
+    ),
 }
 
 # Output size of each factory's cell, for shape checks.
@@ -53,4 +56,4 @@ OUTPUT_UNITS.update({"EchoStateCell": 6, "CTRNNCell": 5, "CTRNNCell-center-cross
 OUTPUT_UNITS.update({"NTMCell": 8, "NTMCell-feedforward-two-heads": 11, "DNCCell": 11,
                      "DNCCell-feedforward": 8})
 OUTPUT_UNITS.update({"NeuralStackCell": 5, "NeuralStackCell-elman": 4,
-                     "NeuralStackCell-feedforward": 4})
+                     "NeuralStackCell-feedforward": 4, "NeuralStackCell-push-inputs": 7})

@@ -132,10 +132,10 @@ def sigmoid(z):
     return 1 / (1 + np.exp(-z))
 
 
-def cell_numpy(x, w, controller, units, m):
+def cell_numpy(x, w, controller, units, m, push_inputs=False, output_read=False):
     """The controller equations in NumPy, with the paper's stack (`paper_stack`) step by step."""
     batch = x.shape[0]
-    outs = np.zeros((batch, x.shape[1], units))
+    outs = np.zeros((batch, x.shape[1], units + (m if output_read else 0)))
     for b in range(batch):
         h, c, r = np.zeros(units), np.zeros(units), np.zeros(m)
         pushes, pops, values = [], [], []
@@ -152,9 +152,9 @@ def cell_numpy(x, w, controller, units, m):
             a = h @ w["stack_kernel"] + w["stack_bias"]
             pushes.append(sigmoid(a[0]))
             pops.append(sigmoid(a[1]))
-            values.append(np.tanh(a[2:]))
+            values.append(x[b, t] if push_inputs else np.tanh(a[2:]))
             r = paper_stack(pushes, pops, values)[0][-1]
-            outs[b, t] = h
+            outs[b, t] = np.concatenate([h, r]) if output_read else h
     return outs
 
 
@@ -172,6 +172,38 @@ def test_cell_matches_numpy_equations(controller):
     w = randomize(layer)
     expected = cell_numpy(X, w, controller, units=5, m=3)
     np.testing.assert_allclose(numpy(layer(X)), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("controller, push_inputs, output_read",
+                         [("feedforward", True, True), ("elman", True, False), ("lstm", False, True)])
+def test_cell_with_pushed_inputs_or_read_output_matches_numpy(controller, push_inputs, output_read):
+    # push_inputs: v_t = x_t (the stack holds input symbols, as in Sun et al.'s NNPDA), so the
+    # stack weights are only W_d, W_u; output_read: the cell outputs [h_t, r_t].
+    cell = NeuralStackCell(5, stack_width=4, stack_size=9, controller=controller,
+                           push_inputs=push_inputs, output_read=output_read)
+    layer = keras.layers.RNN(cell, return_sequences=True)
+    layer(X)
+    assert tuple(cell.stack_kernel.shape) == ((5, 2) if push_inputs else (5, 6))
+    w = randomize(layer)
+    expected = cell_numpy(X, w, controller, units=5, m=4, push_inputs=push_inputs, output_read=output_read)
+    np.testing.assert_allclose(numpy(layer(X)), expected, atol=1e-5)
+    assert NeuralStackCell.from_config(cell.get_config()).get_config() == cell.get_config()
+
+
+def test_with_pushed_inputs_and_hard_actions_the_stack_holds_exactly_the_inputs():
+    cell = NeuralStackCell(6, stack_width=4, stack_size=9, controller="feedforward", push_inputs=True,
+                           output_read=True, round_actions=True)
+    layer = keras.layers.RNN(cell, return_sequences=True)
+    layer(X)
+    randomize(layer, scale=1.5, seed=3)
+    trace = stack_trace(cell, X)
+    assert set(np.unique(trace["push"])) == {0.0, 1.0} and set(np.unique(trace["pop"])) == {0.0, 1.0}
+    np.testing.assert_array_equal(trace["value"], X)
+    outputs = numpy(layer(X))
+    for b in range(X.shape[0]):
+        expected = discrete_stack(trace["push"][b], trace["pop"][b], X[b])
+        np.testing.assert_allclose(trace["read"][b], expected, atol=1e-6)
+        np.testing.assert_allclose(outputs[b, :, 6:], expected, atol=1e-6)  # the output's read part
 
 
 def test_trace_agrees_with_the_rnn_layer_and_strengths_stay_in_zero_one():
@@ -310,6 +342,12 @@ def test_save_and_load_keras_file_gives_identical_outputs(tmp_path):
 def test_bad_arguments_name_the_argument(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_pushed_inputs_need_a_stack_as_wide_as_the_input():
+    with pytest.raises(ValueError, match=r"`stack_width` must equal the number of input features, "
+                                         r"got stack_width=3 and 4 features"):
+        keras.layers.RNN(NeuralStackCell(5, stack_width=3, stack_size=9, push_inputs=True))(X)
 
 
 def test_bad_step_input_and_bad_trace_calls():
