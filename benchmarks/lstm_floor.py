@@ -16,7 +16,13 @@ the previous one, as in the recurrence) in one `tf.function`, and, in the same r
 interleaved with it, a full train step of `keras.layers.LSTM` (forward, backward, Adam). The
 ratio LSTM / products is the largest speed-up any exact formulation can reach here: it leaves
 out the gate nonlinearities, the elementwise products, the loss and the optimizer, which a real
-step must also do. Medians of `--repeats` runs after warm-up.
+step must also do. Two more rows show where the rest goes: the same products under XLA (whose
+CPU matrix products are not faster here), and a chain of 28 elementwise ops per step on
+(batch, units) tensors, about what a forward and backward LSTM step need besides the products;
+without XLA each is a separate kernel, and Keras's ops cannot fuse them into one. The last row
+is TensorFlow's own fused whole-sequence LSTM kernel for CPU (`tf.raw_ops.BlockLSTMV2`, which a
+recipe may not call), trained the same way.
+Medians of `--repeats` runs after warm-up.
 
     python benchmarks/lstm_floor.py
 """
@@ -35,7 +41,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402  (the goal is about TensorFlow on CPU)
 
 
-def products(batch, steps, features, units):
+def products(batch, steps, features, units, jit=False):
     """A tf.function doing the unavoidable matrix products of one LSTM train step."""
     gates = 4 * units
     rng = np.random.default_rng(0)
@@ -44,7 +50,7 @@ def products(batch, steps, features, units):
     u = tf.constant(rng.normal(size=(units, gates)) / units**0.5, tf.float32)
     h0 = tf.constant(rng.normal(size=(batch, units)), tf.float32)
 
-    @tf.function
+    @tf.function(jit_compile=jit)
     def run():
         xw = tf.matmul(x, w)  # input projection of every step at once
         h, hs = h0, []
@@ -67,6 +73,51 @@ def products(batch, steps, features, units):
     return run, flops
 
 
+def op_overhead(batch, steps, units, ops_per_step):
+    """A chain of `ops_per_step` * steps elementwise ops on (batch, units) tensors, the size of
+    most of an LSTM step's gate arithmetic, in a plain TF graph (no XLA fusion)."""
+    z = tf.constant(np.random.default_rng(1).normal(size=(batch, units)), tf.float32)
+
+    @tf.function
+    def run():
+        y = z
+        for _ in range(steps * ops_per_step):
+            y = tf.tanh(y)
+        return (y,)
+
+    return run
+
+
+def block_lstm_step(batch, steps, features, units):
+    """A train step (same model, loss and Adam) on TensorFlow's own fused LSTM kernel,
+    `tf.raw_ops.BlockLSTMV2` (gate order i, c, f, o), with its registered gradient: what a
+    hand-written CPU kernel of the whole sequence gives on this machine."""
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(size=(steps, batch, features)), tf.float32)
+    y = tf.constant(rng.normal(size=(batch, 1)), tf.float32)
+    w = tf.Variable(rng.normal(size=(features + units, 4 * units)).astype("float32") * 0.05)
+    b = tf.Variable(np.zeros(4 * units, "float32"))
+    wd = tf.Variable(rng.normal(size=(units, 1)).astype("float32") * 0.1)
+    bd = tf.Variable(np.zeros(1, "float32"))
+    optimizer = keras.optimizers.Adam(1e-3)
+    optimizer.build([w, b, wd, bd])
+    zeros, no_peephole = tf.zeros((batch, units)), tf.zeros((units,))
+
+    @tf.function
+    def run():
+        with tf.GradientTape() as tape:
+            h = tf.raw_ops.BlockLSTMV2(
+                seq_len_max=tf.constant(steps, tf.int64), x=x, cs_prev=zeros, h_prev=zeros, w=w,
+                wci=no_peephole, wcf=no_peephole, wco=no_peephole, b=b, cell_clip=0.0, use_peephole=False,
+            )[6]
+            loss = tf.reduce_mean((h[-1] @ wd + bd - y) ** 2)
+        grads = tape.gradient(loss, [w, b, wd, bd])
+        optimizer.apply(grads, [w, b, wd, bd])
+        return (loss,)
+
+    return run
+
+
 def keras_lstm_step(batch, steps, features, units):
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
@@ -75,6 +126,10 @@ def keras_lstm_step(batch, steps, features, units):
     model = keras.Sequential([keras.Input((steps, features)), keras.layers.LSTM(units), keras.layers.Dense(1)])
     model.compile(keras.optimizers.Adam(1e-3), "mse", jit_compile=False)
     return lambda: model.train_on_batch(x, y)
+
+
+OPS_PER_STEP = 28  # the elementwise ops of an LSTM step: about 8 forward (z = xw + hU, sigmoid,
+# tanh, f c, i g, +, tanh c, o tanh c) and 20 backward (the chain rule through the same)
 
 
 def main():
@@ -87,16 +142,18 @@ def main():
     args = parser.parse_args()
     sizes = (args.batch, args.steps, args.features, args.units)
     floor, flops = products(*sizes)
-    step = keras_lstm_step(*sizes)
-    for _ in range(3):  # warm-up: tracing, first allocations
-        floor()
-        step()
-    times = {"products": [], "LSTM": []}
-    for _ in range(args.repeats):  # interleaved, so that a change in load hits both alike
-        for name, fn in [("products", floor), ("LSTM", step)]:
+    fns = {"products": floor, "LSTM": keras_lstm_step(*sizes), "products, XLA": products(*sizes, jit=True)[0],
+           "elementwise": op_overhead(args.batch, args.steps, args.units, OPS_PER_STEP),
+           "BlockLSTM": block_lstm_step(*sizes)}
+    for _ in range(3):  # warm-up: tracing, compiling, first allocations
+        for fn in fns.values():
+            fn()
+    times = {name: [] for name in fns}
+    for _ in range(args.repeats):  # interleaved, so that a change in load hits all alike
+        for name, fn in fns.items():
             start = time.perf_counter()
             out = fn()
-            if name == "products":
+            if name != "LSTM":
                 out[0].numpy()
             times[name].append(time.perf_counter() - start)
     med = {name: statistics.median(t) for name, t in times.items()}
@@ -107,8 +164,16 @@ def main():
           f"({flops / med['LSTM'] / 1e9:5.1f} GFLOP/s in its matrix products)")
     print(f"unavoidable matrix products only     {1e3 * med['products']:7.1f} ms "
           f"({flops / 1e9:.2f} GFLOP, {flops / med['products'] / 1e9:5.1f} GFLOP/s)")
-    print(f"largest possible speed-up of an exact formulation: {med['LSTM'] / med['products']:.2f}x "
-          f"(the goal is 1.5x: a step of {1e3 * med['LSTM'] / 1.5:.1f} ms)")
+    print(f"the same products under XLA          {1e3 * med['products, XLA']:7.1f} ms "
+          f"({flops / med['products, XLA'] / 1e9:5.1f} GFLOP/s)")
+    print(f"{OPS_PER_STEP} elementwise ops per step, chained   {1e3 * med['elementwise']:7.1f} ms "
+          f"({1e6 * med['elementwise'] / (OPS_PER_STEP * args.steps):.1f} us per op on ({args.batch}, {args.units}))")
+    print(f"TF's fused kernel BlockLSTMV2 train step {1e3 * med['BlockLSTM']:7.1f} ms "
+          f"({med['BlockLSTM'] / med['LSTM']:.2f} x keras.layers.LSTM)")
+    both = med["products"] + med["elementwise"]
+    print(f"goal, 1.5x faster than keras.layers.LSTM {1e3 * med['LSTM'] / 1.5:7.1f} ms")
+    print(f"largest speed-up of an exact formulation: {med['LSTM'] / med['products']:.2f}x if the gate arithmetic "
+          f"were free, {med['LSTM'] / both:.2f}x with it ({1e3 * both:.1f} ms, products + elementwise ops)")
 
 
 if __name__ == "__main__":
