@@ -76,10 +76,10 @@ class NeuralStackCell(keras.layers.Layer):
     output h_{t+1}; the cell outputs h_t, or [h_t, r_t] with `output_read=True` (put a
     `keras.layers.Dense` after the RNN).
 
-    Two options bring the cell closer to Sun et al.'s NNPDA, whose stack holds input symbols and
-    whose acceptance looks at the stack after the step's action. `push_inputs=True` pushes the
-    input itself, v_t = x_t (then `stack_width` is the number of input features and there is no
-    W_v): the stack can no longer serve as a free recurrent state (a feed-forward controller
+    Two options bring the cell closer to Sun et al.'s NNPDA, which pushes the current input
+    symbol and accepts a string only if the stack is empty at its end. `push_inputs=True`
+    pushes the input itself, v_t = x_t (then `stack_width` is the number of input features and
+    there is no W_v): the stack can no longer serve as a free recurrent state (a feed-forward controller
     could otherwise push a function of its last read at every step and count in the pushed
     values). `output_read=True` lets the output see r_t, the top after this step's pop and push,
     so "the stack is now empty" can be read off at once instead of one step later.
