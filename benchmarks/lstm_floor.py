@@ -74,15 +74,20 @@ def products(batch, steps, features, units, jit=False):
 
 
 def op_overhead(batch, steps, units, ops_per_step):
-    """A chain of `ops_per_step` * steps elementwise ops on (batch, units) tensors, the size of
-    most of an LSTM step's gate arithmetic, in a plain TF graph (no XLA fusion)."""
-    z = tf.constant(np.random.default_rng(1).normal(size=(batch, units)), tf.float32)
+    """A chain of `ops_per_step` elementwise ops per step on (batch, units) tensors, the size of
+    most of an LSTM step's gate arithmetic, in a plain TF graph (no XLA fusion): per step 5
+    nonlinearities (3 sigmoids, 2 tanh, as in the forward step) and the rest products and sums."""
+    rng = np.random.default_rng(1)
+    z = tf.constant(rng.normal(size=(batch, units)), tf.float32)
+    a = tf.constant(rng.uniform(0.5, 1.0, size=(batch, units)), tf.float32)
 
     @tf.function
     def run():
         y = z
-        for _ in range(steps * ops_per_step):
-            y = tf.tanh(y)
+        for _ in range(steps):
+            y = tf.tanh(tf.sigmoid(tf.sigmoid(tf.tanh(tf.sigmoid(y)))))
+            for k in range(ops_per_step - 5):
+                y = y * a if k % 2 else y + a
         return (y,)
 
     return run
