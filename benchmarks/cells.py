@@ -33,6 +33,8 @@ def pairs(units):
         ("LSTM", lambda: L.LSTM(units), "recipes.LSTM", lambda: recipes.LSTM(units)),
         ("LSTM", lambda: L.LSTM(units), "LSTM(fused=True)",
          lambda: recipes.LSTM(units, fused=True)),
+        ("LSTM", lambda: L.LSTM(units), "LSTM(unroll=True)",
+         lambda: recipes.LSTM(units, unroll=True)),
         ("GRU", lambda: L.GRU(units), "RNN(GRUCell)", lambda: L.RNN(recipes.GRUCell(units))),
         ("GRU", lambda: L.GRU(units), "recipes.GRU", lambda: recipes.GRU(units)),
         ("GRU", lambda: L.GRU(units), "GRU(fused=True)", lambda: recipes.GRU(units, fused=True)),
