@@ -41,10 +41,11 @@ test-recipes: $(VENV)/.course $(VENV)/.backends
 		KERAS_BACKEND=$$backend $(BIN)/python -m pytest tests/test_policies.py -q || exit 1; \
 	done
 
-# --durations prints every notebook's run time: the budget is 3 minutes each on 2 CPU cores.
+# --durations prints every notebook's run time: the budget is 3 minutes each on 2 CPU cores (5 for
+# notebooks 15 and 16); the timeout is a guard with room for a loaded machine, not the budget.
 test-notebooks: $(VENV)/.course
 	@echo "=== notebooks (nbmake, TensorFlow backend)"
-	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest --nbmake --nbmake-timeout=300 --durations=0 notebooks
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest --nbmake --nbmake-timeout=400 --durations=0 notebooks
 
 notebooks: $(VENV)/.course
 	cd notebooks && KERAS_BACKEND=tensorflow ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace *.ipynb
