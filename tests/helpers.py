@@ -41,3 +41,8 @@ def gradients(model, x, loss_fn):
         raise NotImplementedError(backend)
     grads = [keras.ops.convert_to_numpy(g) for g in grads]
     return grads[:-1], grads[-1]
+
+
+def numpy_of(t):
+    """A backend tensor (or anything array-like) as a NumPy array."""
+    return np.asarray(keras.ops.convert_to_numpy(t))

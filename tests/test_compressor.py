@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from tests.helpers import gradients
+from tests.helpers import gradients, numpy_of
 from recipes.compressor import HistoryCompressor, probability_of_inputs, select_steps
 from recipes.gated import LSTMCell
 from recipes.simple import ElmanCell
@@ -16,10 +16,6 @@ SYMBOLS = 4
 RNG = np.random.default_rng(0)
 IDS = RNG.integers(0, SYMBOLS, size=(5, 9))
 X = np.eye(SYMBOLS, dtype="float32")[IDS]
-
-
-def numpy_of(t):
-    return keras.ops.convert_to_numpy(t)
 
 
 def compressor(threshold=0.5, scale=2.0, seed=1, **kwargs):

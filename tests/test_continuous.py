@@ -6,15 +6,11 @@ import keras
 import numpy as np
 import pytest
 
-from tests.helpers import gradients
+from tests.helpers import gradients, numpy_of
 from recipes import CTRNNCell, MTRNNCell
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(3, 12, 4)).astype("float32")
-
-
-def numpy_of(t):
-    return keras.ops.convert_to_numpy(t)
 
 
 def sigmoid(v):

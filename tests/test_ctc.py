@@ -20,13 +20,9 @@ from recipes.ctc import (
     ctc_greedy_decode,
     ctc_loss,
 )
-from tests.helpers import gradients
+from tests.helpers import gradients, numpy_of
 
 RNG = np.random.default_rng(0)
-
-
-def numpy_of(t):
-    return np.asarray(keras.ops.convert_to_numpy(t))
 
 
 def softmax(logits):

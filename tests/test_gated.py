@@ -5,16 +5,12 @@ import keras
 import numpy as np
 import pytest
 
-from tests.helpers import gradients
+from tests.helpers import gradients, numpy_of
 from recipes import GRU, LSTM, GRUCell, LSTMCell
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(3, 6, 4)).astype("float32")
 MASK = np.arange(6)[None, :] < np.array([6, 2, 4])[:, None]
-
-
-def numpy_of(t):
-    return keras.ops.convert_to_numpy(t)
 
 
 def randomize(layer, seed=1, scale=0.5):

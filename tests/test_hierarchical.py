@@ -7,13 +7,10 @@ import numpy as np
 import pytest
 
 from recipes import ClockworkCell
+from tests.helpers import numpy_of
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(3, 13, 2)).astype("float32")
-
-
-def numpy_of(t):
-    return keras.ops.convert_to_numpy(t)
 
 
 def randomize(layer, x=X, seed=1):

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from tests.helpers import gradients
+from tests.helpers import gradients, numpy_of
 from recipes.hopfield import HopfieldNetwork, ModernHopfield
 
 
@@ -17,10 +17,6 @@ def bipolar(rng, count, units):
 def flip(rng, patterns, fraction):
     """A copy of `patterns` with each bit flipped with probability `fraction`."""
     return patterns * np.where(rng.random(patterns.shape) < fraction, -1.0, 1.0)
-
-
-def numpy_of(t):
-    return keras.ops.convert_to_numpy(t)
 
 
 # --- classical network: the rules against their equations --------------------------------------

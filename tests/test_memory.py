@@ -7,15 +7,11 @@ import numpy as np
 import pytest
 
 from recipes.memory import DNCCell, NTMCell, memory_trace
-from tests.helpers import gradients
+from tests.helpers import gradients, numpy_of
 
 EPS = 1e-6
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(3, 5, 4)).astype("float32")
-
-
-def numpy_of(t):
-    return keras.ops.convert_to_numpy(t)
 
 
 def sigmoid(v):

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from tests.helpers import gradients
+from tests.helpers import gradients, numpy_of
 from recipes.recursive import ChildSumTreeLSTM, NaryTreeLSTM, RecursiveNN, encode_trees, parse_tree
 
 VOCAB = ["<pad>", "<node>", "+", "*", "max", "a", "b", "c", "d", "e"]
@@ -25,10 +25,6 @@ LAYERS = {
     "NaryTreeLSTM-3": lambda: NaryTreeLSTM(5, arity=3, max_levels=6),
     "ChildSumTreeLSTM": lambda: ChildSumTreeLSTM(5, max_levels=6),
 }
-
-
-def numpy_of(t):
-    return keras.ops.convert_to_numpy(t)
 
 
 def trees_for(layer):

@@ -7,13 +7,10 @@ import numpy as np
 import pytest
 
 from recipes import EchoStateCell, RidgeReadout, collect_states, free_run, sparse_reservoir
+from tests.helpers import numpy_of
 
 RNG = np.random.default_rng(0)
 U = RNG.uniform(-1, 1, size=(3, 40, 2)).astype("float32")
-
-
-def numpy_of(t):
-    return keras.ops.convert_to_numpy(t)
 
 
 def built(cell, features=2):

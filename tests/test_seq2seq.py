@@ -15,16 +15,12 @@ from recipes.seq2seq import (
     greedy_decode,
 )
 from recipes.text import beam_search, generate
-from tests.helpers import gradients
+from tests.helpers import gradients, numpy_of
 
 RNG = np.random.default_rng(0)
 Q = RNG.normal(size=(3, 4)).astype("float32")  # (batch, Dq)
 V = RNG.normal(size=(3, 6, 5)).astype("float32")  # (batch, S, Dv)
 MASK = np.arange(6)[None, :] < np.array([6, 2, 4])[:, None]
-
-
-def numpy_of(t):
-    return keras.ops.convert_to_numpy(t)
 
 
 def randomize(layer, seed=1, scale=0.5):

@@ -6,14 +6,10 @@ import numpy as np
 import pytest
 
 from recipes.stack import NeuralStackCell, stack_read, stack_trace, stack_update
-from tests.helpers import gradients
+from tests.helpers import gradients, numpy_of
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(3, 9, 4)).astype("float32")
-
-
-def numpy(x):
-    return keras.ops.convert_to_numpy(x)
 
 
 # --- references written from the paper ------------------------------------------------------------
@@ -42,8 +38,8 @@ def run_stack(pushes, pops, values, size):
     reads, strengths = [], []
     for t in range(steps):
         V, s = stack_update(V, s, pushes[:, t, None], pops[:, t, None], values[:, t])
-        reads.append(numpy(stack_read(V, s)))
-        strengths.append(numpy(s))
+        reads.append(numpy_of(stack_read(V, s)))
+        strengths.append(numpy_of(s))
     return np.stack(reads, 1), np.stack(strengths, 1)
 
 
@@ -117,12 +113,12 @@ def test_read_takes_one_unit_of_strength_from_the_top_down():
     # 0.5 of the top, 0.25 of the next, then 0.25 of the third: 0.5 + 0.5 + 1 = 2.
     V = np.array([[[1.0], [2.0], [4.0]]], "float32")
     s = np.array([[0.5, 0.25, 0.75]], "float32")
-    np.testing.assert_allclose(numpy(stack_read(V, s)), [[2.0]], atol=1e-6)
+    np.testing.assert_allclose(numpy_of(stack_read(V, s)), [[2.0]], atol=1e-6)
     # A pop of 0.6 removes the top 0.5 and 0.1 of the next: (0, 0.15, 0.75), then push 0.3.
     V2, s2 = stack_update(V, s, np.array([[0.3]], "float32"), np.array([[0.6]], "float32"),
                           np.array([[8.0]], "float32"))
-    np.testing.assert_allclose(numpy(s2), [[0.3, 0.0, 0.15]], atol=1e-6)
-    np.testing.assert_allclose(numpy(V2)[0, :, 0], [8.0, 1.0, 2.0])
+    np.testing.assert_allclose(numpy_of(s2), [[0.3, 0.0, 0.15]], atol=1e-6)
+    np.testing.assert_allclose(numpy_of(V2)[0, :, 0], [8.0, 1.0, 2.0])
 
 
 # --- the cell ---------------------------------------------------------------------------------------
@@ -161,7 +157,7 @@ def cell_numpy(x, w, controller, units, m, push_inputs=False, output_read=False)
 def randomize(layer, scale=0.8, seed=1):
     rng = np.random.default_rng(seed)
     layer.set_weights([rng.normal(scale=scale, size=w.shape).astype("float32") for w in layer.get_weights()])
-    return {w.path.split("/")[-1]: numpy(w) for w in layer.weights}
+    return {w.path.split("/")[-1]: numpy_of(w) for w in layer.weights}
 
 
 @pytest.mark.parametrize("controller", ["lstm", "elman", "feedforward"])
@@ -171,7 +167,7 @@ def test_cell_matches_numpy_equations(controller):
     layer(X)
     w = randomize(layer)
     expected = cell_numpy(X, w, controller, units=5, m=3)
-    np.testing.assert_allclose(numpy(layer(X)), expected, atol=1e-5)
+    np.testing.assert_allclose(numpy_of(layer(X)), expected, atol=1e-5)
 
 
 @pytest.mark.parametrize("controller, push_inputs, output_read",
@@ -186,7 +182,7 @@ def test_cell_with_pushed_inputs_or_read_output_matches_numpy(controller, push_i
     assert tuple(cell.stack_kernel.shape) == ((5, 2) if push_inputs else (5, 6))
     w = randomize(layer)
     expected = cell_numpy(X, w, controller, units=5, m=4, push_inputs=push_inputs, output_read=output_read)
-    np.testing.assert_allclose(numpy(layer(X)), expected, atol=1e-5)
+    np.testing.assert_allclose(numpy_of(layer(X)), expected, atol=1e-5)
     assert NeuralStackCell.from_config(cell.get_config()).get_config() == cell.get_config()
 
 
@@ -199,7 +195,7 @@ def test_with_pushed_inputs_and_hard_actions_the_stack_holds_exactly_the_inputs(
     trace = stack_trace(cell, X)
     assert set(np.unique(trace["push"])) == {0.0, 1.0} and set(np.unique(trace["pop"])) == {0.0, 1.0}
     np.testing.assert_array_equal(trace["value"], X)
-    outputs = numpy(layer(X))
+    outputs = numpy_of(layer(X))
     for b in range(X.shape[0]):
         expected = discrete_stack(trace["push"][b], trace["pop"][b], X[b])
         np.testing.assert_allclose(trace["read"][b], expected, atol=1e-6)
@@ -213,9 +209,9 @@ def test_trace_agrees_with_the_rnn_layer_and_strengths_stay_in_zero_one():
     randomize(layer, scale=2.0, seed=5)  # large weights: strengths near 0 and 1 and in between
     outputs, *states = layer(X)
     trace = stack_trace(layer.cell, X)
-    np.testing.assert_allclose(trace["output"], numpy(outputs), atol=1e-5)
-    np.testing.assert_allclose(trace["strengths"][:, -1], numpy(states[-1]), atol=1e-5)
-    np.testing.assert_allclose(trace["read"][:, -1], numpy(states[-3]), atol=1e-5)
+    np.testing.assert_allclose(trace["output"], numpy_of(outputs), atol=1e-5)
+    np.testing.assert_allclose(trace["strengths"][:, -1], numpy_of(states[-1]), atol=1e-5)
+    np.testing.assert_allclose(trace["read"][:, -1], numpy_of(states[-3]), atol=1e-5)
     for key in ["push", "pop", "strengths"]:
         assert trace[key].min() >= 0.0 and trace[key].max() <= 1.0, key
     # The read weights of each step are a part of one unit: |r_t| <= max |v| <= 1.
@@ -275,7 +271,7 @@ def test_stack_size_changes_no_weight_and_no_output_on_short_sequences():
     long = keras.layers.RNN(NeuralStackCell(5, stack_width=3, stack_size=30), return_sequences=True)
     long(X)
     long.set_weights(short.get_weights())
-    np.testing.assert_allclose(numpy(long(X)), numpy(short(X)), atol=1e-6)
+    np.testing.assert_allclose(numpy_of(long(X)), numpy_of(short(X)), atol=1e-6)
 
 
 def test_shapes_of_outputs_and_states():
@@ -283,7 +279,7 @@ def test_shapes_of_outputs_and_states():
     outputs, *states = keras.layers.RNN(cell, return_sequences=True, return_state=True)(X)
     assert tuple(outputs.shape) == (3, 9, 5)
     assert [tuple(s.shape) for s in states] == [(3, 5), (3, 5), (3, 3), (3, 21), (3, 7)]
-    np.testing.assert_array_equal(numpy(states[0]), numpy(outputs[:, -1]))  # states[0] is the output
+    np.testing.assert_array_equal(numpy_of(states[0]), numpy_of(outputs[:, -1]))  # states[0] is the output
     assert NeuralStackCell(4, 2, 6, controller="elman").state_size == [4, 2, 12, 6]
     assert NeuralStackCell(4, 2, 6, controller="feedforward").state_size == [4, 2, 12, 6]
 
@@ -309,7 +305,7 @@ def test_the_stack_alone_carries_memory_and_gradient_across_time():
     _, input_grad = gradients(model, X, lambda y: keras.ops.sum(y**2))
     assert np.abs(input_grad[:, 0]).max() > 1e-6
     # Cut the stack as well (no push: d_t = 0): the first input no longer matters.
-    stack_bias = numpy(cell.stack_bias)
+    stack_bias = numpy_of(cell.stack_bias)
     stack_bias[0] = -1e4
     cell.stack_bias.assign(stack_bias)
     _, input_grad = gradients(model, X, lambda y: keras.ops.sum(y**2))
@@ -322,7 +318,7 @@ def test_save_and_load_keras_file_gives_identical_outputs(tmp_path):
     model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.RNN(cell, return_sequences=True)(inputs)))
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras")
-    np.testing.assert_array_equal(numpy(model(X)), numpy(loaded(X)))
+    np.testing.assert_array_equal(numpy_of(model(X)), numpy_of(loaded(X)))
     assert loaded.layers[1].cell.get_config() == cell.get_config()
 
 

@@ -25,12 +25,9 @@ from recipes.text import (
     stateful_batches,
     target_log_probs,
 )
+from tests.helpers import numpy_of
 
 RNG = np.random.default_rng(0)
-
-
-def numpy_of(t):
-    return np.asarray(keras.ops.convert_to_numpy(t))
 
 
 def rnn_step_fn(vocabulary=5, units=8, seed=0):
