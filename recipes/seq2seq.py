@@ -33,6 +33,19 @@ from recipes.base import check_positive_int, serialize
 # --- attention -----------------------------------------------------------------------------------
 
 
+def _project(x, kernel):
+    """x (..., D) times kernel (D, K) as one 2-D product, reshaped back to (..., K).
+
+    `ops.matmul` of a rank-3 or rank-4 tensor by a matrix is a broadcast batch matmul, and
+    TensorFlow's oneDNN kernel for it returns wrong numbers (and can corrupt the heap) on
+    AVX-512 CPUs for shapes with a dimension of 1, such as one decoder step: (B, 1, S, U) @ (U, 1)
+    was off by 0.8-4 on TensorFlow 2.20 and 2.21. A plain 2-D product has no such case.
+    """
+    shape = ops.shape(x)
+    flat = ops.matmul(ops.reshape(x, (-1, shape[-1])), kernel)
+    return ops.reshape(flat, tuple(shape[:-1]) + (ops.shape(kernel)[-1],))
+
+
 class _Attention(keras.layers.Layer):
     """What the two attention layers share: shape checks, masking, the softmax and the context.
 
@@ -153,14 +166,12 @@ class BahdanauAttention(_Attention):
         self.score_vector = add("score_vector", (self.units, 1))
 
     def keys(self, values):
-        shape = ops.shape(values)
-        keys = ops.matmul(ops.reshape(values, (-1, shape[-1])), self.key_kernel)
-        return ops.reshape(keys, (shape[0], shape[1], self.units))  # W_k h_s, (batch, S, units)
+        return _project(values, self.key_kernel)  # W_k h_s, (batch, S, units)
 
     def score(self, query, keys):
-        q = ops.matmul(query, self.query_kernel)  # W_q q, (batch, T, units)
+        q = _project(query, self.query_kernel)  # W_q q, (batch, T, units)
         hidden = ops.tanh(ops.expand_dims(q, 2) + ops.expand_dims(keys, 1))  # (batch, T, S, units)
-        return ops.squeeze(ops.matmul(hidden, self.score_vector), -1)  # v_a^T tanh(.)
+        return ops.squeeze(_project(hidden, self.score_vector), -1)  # v_a^T tanh(.)
 
     def get_config(self):
         return {
@@ -233,7 +244,7 @@ class LuongAttention(_Attention):
 
     def score(self, query, keys):
         if self.kernel is not None:
-            query = ops.matmul(query, self.kernel)  # q^T W_a, (batch, T, Dv)
+            query = _project(query, self.kernel)  # q^T W_a, (batch, T, Dv)
         return ops.matmul(query, ops.transpose(keys, (0, 2, 1)))  # (batch, T, S)
 
     def get_config(self):

@@ -81,6 +81,34 @@ def test_luong_attention_matches_numpy_equations(score, mask):
     np.testing.assert_allclose(numpy_of(context), expected_c, atol=1e-5)
 
 
+# Sizes of 1 (one decoder step, one sequence, one source position) are where TensorFlow's oneDNN
+# broadcast batch matmul returned wrong numbers on AVX-512 CPUs (TF 2.20 and 2.21): (B, 1, S, U) @
+# (U, 1) was off by up to 4. Every shape here must equal the NumPy equations, query by query.
+@pytest.mark.parametrize("batch, steps, sources, units", [(1, 1, 1, 16), (3, 1, 6, 7), (1, 1, 9, 16),
+                                                          (4, 1, 5, 16), (2, 3, 1, 7), (2, 5, 6, 33)])
+@pytest.mark.parametrize("kind", ["bahdanau", "general", "dot"])
+def test_attention_equals_numpy_at_sizes_of_one(kind, batch, steps, sources, units):
+    rng = np.random.default_rng(batch * 100 + steps * 10 + sources)
+    dq = 5 if kind == "dot" else 4
+    q = rng.normal(size=(batch, steps, dq)).astype("float32")
+    v = rng.normal(size=(batch, sources, 5)).astype("float32")
+    layer = BahdanauAttention(units) if kind == "bahdanau" else LuongAttention(kind)
+    layer(q, v)
+    randomize(layer, seed=2)
+    context, weights = (numpy_of(x) for x in layer(q, v))
+    for t in range(steps):
+        full = np.ones((batch, sources), bool)
+        if kind == "bahdanau":
+            expected_c, expected_w = bahdanau_numpy(q[:, t], v, full, *layer.get_weights())
+        else:
+            expected_c, expected_w = luong_numpy(q[:, t], v, full, *layer.get_weights())
+        np.testing.assert_allclose(weights[:, t], expected_w, atol=1e-5)
+        np.testing.assert_allclose(context[:, t], expected_c, atol=1e-5)
+    single_c, single_w = (numpy_of(x) for x in layer(q[:, 0], v))  # the decoder's (batch, Dq) query
+    np.testing.assert_allclose(single_w, weights[:, 0], atol=1e-5)
+    np.testing.assert_allclose(single_c, context[:, 0], atol=1e-5)
+
+
 @pytest.mark.parametrize("make", [lambda: BahdanauAttention(7), lambda: LuongAttention()], ids=["bahdanau", "luong"])
 def test_attention_weights_are_a_distribution_that_ignores_masked_positions(make):
     layer = make()
