@@ -1,59 +1,130 @@
 # RNN Recipes: `make lab` to follow the course, `make test` to run everything CI runs.
-PYTHON ?= python3
+#
+# Two environments, both built from lock files (exact versions of the last green run):
+# - .venv, the course: Google Colab's own versions (requirements-colab.txt: TensorFlow 2.20,
+#   Keras 3.13, NumPy 2.1, JAX 0.7, on Python 3.13 where the machine has it), then our package
+#   (not editable, as in Colab) with every notebook's extra, Jupyter Lab and nbmake. The notebooks
+#   and the TensorFlow and JAX recipe tests run here, exactly as learners get them.
+# - .venv-latest: the newest TensorFlow and Keras of the day the lock was made, plus the PyTorch
+#   CPU build: the TensorFlow and PyTorch recipe tests, for users who copy recipes into current
+#   projects.
+
+# Python 3.13 as on Colab where the machine has one (on PATH or under pyenv), else python3.
+PYTHON ?= $(firstword $(foreach p,python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3,\
+            $(shell $(p) -c 'import sys; print(sys.executable if sys.version_info >= (3, 10) else "")' 2>/dev/null)))
+LATEST_PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-# The notebooks are written for the TensorFlow backend; the recipe tests run on all three.
-BACKENDS := tensorflow jax torch
+LATEST := .venv-latest
+PIP     = $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# The lock holds versions that need Python 3.11 or newer (JAX 0.7); on 3.10 the loose bounds apply.
+LOCK    = $(shell $(BIN)/python -c 'import sys; print("-c requirements-lock.txt" if sys.version_info >= (3, 11) else "")' 2>/dev/null)
+# The notebooks run in a copy outside the checkout (as in Colab: no repository beside them),
+# with the network cut where the machine allows it (a network namespace with loopback only).
+NBDIR  ?= $(or $(TMPDIR),/tmp)/rnn-recipes-notebooks
+# NBMAKE_ARGS=--overwrite keeps the executed copies (with their outputs) in NBDIR.
+NBMAKE_ARGS ?=
+OFFLINE = $(shell unshare -rn true 2>/dev/null && echo $(CURDIR)/tests/offline.sh)
+# The recipe tests run in this many processes (pytest-xdist).
+JOBS   ?= 2
+XDIST   = -n $(JOBS) --dist load
+# Jupyter refuses to start as root without this flag (containers, cloud VMs, CI).
+# LAB_OPTIONS adds more (tests/check_lab.py: headless, a port and a token).
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
+LAB_OPTIONS ?=
 
-.PHONY: lab test test-recipes test-notebooks notebooks benchmarks clean help
+.PHONY: lab test test-recipes test-notebooks test-lab test-latest notebooks \
+        benchmarks lock clean help
 .DEFAULT_GOAL := help
 
 help:
-	@echo "make lab         create .venv, install the course and open Jupyter Lab on notebooks/"
-	@echo "make test        create or reuse .venv and run the whole suite (3 backends + every notebook)"
+	@echo "make lab         create .venv (Colab's versions + the course), open Jupyter Lab on notebooks/"
+	@echo "make test        everything CI runs: the setup cells as in Colab, recipe tests on 3 backends,"
+	@echo "                 every notebook as in Colab, make lab's server, the recipes on the newest Keras"
 	@echo "make notebooks   re-execute every notebook in place (commits their outputs)"
 	@echo "make benchmarks  time the recipes against the Keras built-ins"
+	@echo "make lock        refresh requirements-lock.txt and requirements-latest-lock.txt"
 
 $(BIN)/python:
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "RNN Recipes needs Python 3.10 or newer, found " + sys.version.split()[0])'
+	@test -n "$(PYTHON)" || { echo "RNN Recipes needs Python 3.10 or newer: none found (set PYTHON=...)"; exit 1; }
+	@echo "=== creating $(VENV) with $(PYTHON) ($$($(PYTHON) --version))"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# The course: TensorFlow, Keras, Jupyter, the data packages, and `recipes` in editable mode.
-$(VENV)/.course: requirements.txt pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -r requirements.txt -e .
+# Colab's preinstalled packages first; then every notebook's setup cell, run as in Colab (it must
+# install our package with its extra and change no installed version: tests/check_setup_cells.py);
+# then the tools (Jupyter Lab, nbmake, Hypothesis).
+$(VENV)/.packages: requirements-colab.txt requirements-lock.txt requirements-tools.txt pyproject.toml \
+                   tests/check_setup_cells.py $(wildcard notebooks/*.ipynb) | $(BIN)/python
+	$(PIP) $(LOCK) -r requirements-colab.txt
+	$(BIN)/python tests/check_setup_cells.py $(if $(LOCK),--lock requirements-lock.txt)
+	$(PIP) $(LOCK) ".[all]" -r requirements-tools.txt
 	@touch $@
 
-# JAX and the PyTorch CPU build, needed only to test the recipes on every backend.
-$(VENV)/.backends: requirements-backends.txt | $(VENV)/.course
-	$(BIN)/python -m pip install --quiet -r requirements-backends.txt
+# Our package, not editable (as the setup cell installs it), reinstalled whenever recipes/ changes.
+$(VENV)/.recipes: $(VENV)/.packages $(wildcard recipes/*.py)
+	$(PIP) --no-deps --force-reinstall .
 	@touch $@
 
-lab: $(VENV)/.course
-	$(BIN)/jupyter lab notebooks/
+lab: $(VENV)/.recipes
+	$(BIN)/jupyter lab $(LAB_ARGS) $(LAB_OPTIONS) notebooks/
 
-test: test-recipes test-notebooks
+test: test-recipes test-notebooks test-lab test-latest
 
-test-recipes: $(VENV)/.course $(VENV)/.backends
-	@for backend in $(BACKENDS); do \
-		echo "=== recipe tests, KERAS_BACKEND=$$backend"; \
-		KERAS_BACKEND=$$backend $(BIN)/python -m pytest tests -q --ignore=tests/test_policies.py || exit 1; \
-		KERAS_BACKEND=$$backend $(BIN)/python -m pytest tests/test_policies.py -q || exit 1; \
+# The recipe tests import recipes/ from this checkout (pytest runs from here).
+test-recipes: $(VENV)/.recipes
+	@for backend in tensorflow jax; do \
+		echo "=== recipe tests, KERAS_BACKEND=$$backend, Colab's versions ($(VENV))"; \
+		KERAS_BACKEND=$$backend $(BIN)/python -m pytest tests -q $(XDIST) --ignore=tests/test_policies.py || exit 1; \
+		KERAS_BACKEND=$$backend $(BIN)/python -m pytest tests/test_policies.py -q $(XDIST) || exit 1; \
 	done
 
 # --durations prints every notebook's run time: the budget is 3 minutes each on 2 CPU cores (5 for
 # notebooks 15 and 16); the timeout is a guard with room for a loaded machine, not the budget.
-test-notebooks: $(VENV)/.course
-	@echo "=== notebooks (nbmake, TensorFlow backend)"
-	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest --nbmake --nbmake-timeout=400 --durations=0 notebooks
+test-notebooks: $(VENV)/.recipes
+	@echo "=== notebooks (nbmake, TensorFlow backend) in $(NBDIR), $(if $(OFFLINE),network cut,NETWORK NOT CUT: unshare is not available here)"
+	@rm -rf $(NBDIR) && mkdir -p $(NBDIR) && cp notebooks/*.ipynb $(NBDIR)/
+	cd $(NBDIR) && KERAS_BACKEND=tensorflow $(OFFLINE) $(abspath $(BIN))/python -m pytest -p no:cacheprovider \
+		--nbmake --nbmake-timeout=400 --durations=0 $(NBMAKE_ARGS) *.ipynb
 
-notebooks: $(VENV)/.course
-	cd notebooks && KERAS_BACKEND=tensorflow ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace *.ipynb
+# `make lab` itself: the server starts headless, lists the notebooks through its API and stops.
+test-lab: $(VENV)/.recipes
+	@echo "=== make lab (headless)"
+	$(BIN)/python tests/check_lab.py
 
-benchmarks: $(VENV)/.course $(VENV)/.backends
-	@for script in benchmarks/*.py; do \
-		for backend in $(BACKENDS); do KERAS_BACKEND=$$backend $(BIN)/python $$script || exit 1; done; \
+# The newest TensorFlow and Keras, and PyTorch (CPU build), from their own lock.
+$(LATEST)/.packages: requirements-latest-lock.txt requirements-backends.txt requirements-tools.txt pyproject.toml
+	@test -x $(LATEST)/bin/python || $(LATEST_PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --disable-pip-version-check -c requirements-latest-lock.txt \
+		-r requirements-backends.txt ".[all]" -r requirements-tools.txt
+	@touch $@
+
+test-latest: $(LATEST)/.packages
+	@for backend in tensorflow torch; do \
+		echo "=== recipe tests, KERAS_BACKEND=$$backend, newest Keras ($(LATEST))"; \
+		KERAS_BACKEND=$$backend $(LATEST)/bin/python -m pytest tests -q $(XDIST) --ignore=tests/test_policies.py || exit 1; \
+		KERAS_BACKEND=$$backend $(LATEST)/bin/python -m pytest tests/test_policies.py -q $(XDIST) || exit 1; \
 	done
 
+notebooks: $(VENV)/.recipes
+	cd notebooks && KERAS_BACKEND=tensorflow ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace *.ipynb
+
+benchmarks: $(LATEST)/.packages
+	@for script in benchmarks/*.py; do \
+		for backend in tensorflow jax torch; do KERAS_BACKEND=$$backend $(LATEST)/bin/python $$script || exit 1; done; \
+	done
+
+# Refresh both locks from today's releases (Colab's pins stay as requirements-colab.txt says).
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet -r requirements-colab.txt
+	.venv-lock/bin/python -m pip install --quiet -c requirements-colab.txt ".[all]" -r requirements-tools.txt
+	{ echo "# make lock, $$(date -u +%F), $$(.venv-lock/bin/python --version): Colab's pins + the course + tools"; \
+	  .venv-lock/bin/python -m pip freeze --exclude rnn-recipes | sed 's/+[a-z0-9.]*$$//'; } > requirements-lock.txt
+	rm -rf .venv-lock && $(LATEST_PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet -r requirements-backends.txt ".[all]" -r requirements-tools.txt
+	{ echo "# make lock, $$(date -u +%F), $$(.venv-lock/bin/python --version): newest course + torch CPU"; \
+	  .venv-lock/bin/python -m pip freeze --exclude rnn-recipes | sed 's/+[a-z0-9.]*$$//'; } > requirements-latest-lock.txt
+	rm -rf .venv-lock
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(LATEST) .venv-lock .pytest_cache

@@ -131,3 +131,22 @@ def test_cell_rejects_inputs_without_a_known_feature_size(name):
 def test_cell_rejects_negative_units(name):
     with pytest.raises(ValueError, match=r"`units.*` must be a positive integer, got -2"):
         type(CELL_FACTORIES[name]())(**{**CELL_FACTORIES[name]().get_config(), "units": -2})
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                    reason="JAX compiles every other test with XLA already; torch has no XLA")
+@pytest.mark.parametrize("name", NAMES)
+def test_train_step_compiles_with_xla_and_matches_eager(name):
+    # On a GPU runtime Keras compiles `fit` with XLA by default (TensorFlow's jit_compile="auto"
+    # turns it on wherever a GPU exists): every cell must compile, and give the eager numbers.
+    x, y = _inputs(seed=3), np.random.default_rng(4).normal(size=(BATCH, OUTPUT_UNITS[name]))
+    losses, weights = [], []
+    for jit in (False, True):
+        keras.utils.set_random_seed(7)
+        model = keras.Sequential([keras.Input((TIME, FEATURES)), keras.layers.RNN(CELL_FACTORIES[name]())])
+        model.compile(keras.optimizers.SGD(0.01), "mse", jit_compile=jit, run_eagerly=not jit)
+        losses.append(model.train_on_batch(x, y))
+        weights.append(model.get_weights())
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-4, atol=1e-6)
+    for eager, compiled in zip(*weights):
+        np.testing.assert_allclose(compiled, eager, rtol=1e-4, atol=1e-5)
