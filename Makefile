@@ -17,8 +17,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 LATEST := .venv-latest
 PIP     = $(BIN)/python -m pip install --quiet --disable-pip-version-check
-# The lock holds versions that need Python 3.11 or newer (JAX 0.7); on 3.10 the loose bounds apply.
-LOCK    = $(shell $(BIN)/python -c 'import sys; print("-c requirements-lock.txt" if sys.version_info >= (3, 11) else "")' 2>/dev/null)
+# Colab's pins and the lock are for Colab's Python, 3.13 (SciPy 1.18 needs 3.12, JAX 0.7 3.11):
+# with another Python, .venv gets the loose bounds of pyproject.toml (the newest releases).
+COLAB   = $(shell $(BIN)/python -c 'import sys; print("yes" if sys.version_info[:2] == (3, 13) else "")' 2>/dev/null)
+LOCK    = $(if $(COLAB),-c requirements-lock.txt)
 # The notebooks run in a copy outside the checkout (as in Colab: no repository beside them),
 # with the network cut where the machine allows it (a network namespace with loopback only).
 NBDIR  ?= $(or $(TMPDIR),/tmp)/rnn-recipes-notebooks
@@ -55,8 +57,8 @@ $(BIN)/python:
 # then the tools (Jupyter Lab, nbmake, Hypothesis).
 $(VENV)/.packages: requirements-colab.txt requirements-lock.txt requirements-tools.txt pyproject.toml \
                    tests/check_setup_cells.py $(wildcard notebooks/*.ipynb) | $(BIN)/python
-	$(PIP) $(LOCK) -r requirements-colab.txt
-	$(BIN)/python tests/check_setup_cells.py $(if $(LOCK),--lock requirements-lock.txt)
+	$(if $(COLAB),$(PIP) $(LOCK) -r requirements-colab.txt,@echo "=== $$($(BIN)/python --version) is not Colab's 3.13: no Colab pins, no lock, the newest releases")
+	$(BIN)/python tests/check_setup_cells.py $(if $(COLAB),--lock requirements-lock.txt)
 	$(PIP) $(LOCK) ".[all]" -r requirements-tools.txt
 	@touch $@
 
