@@ -182,7 +182,10 @@ class NTMCell(_MemoryCell):
     and read M_t, so a value can be read at the step it is written (as in the DNC). The
     controller (an LSTM, or a feed-forward layer with `controller="feedforward"`) reads
     [x_t, r_{t-1}] and gives h_t; the cell outputs [h_t, r_t]. A small epsilon is added to w~
-    before sharpening so that 0^gamma has a finite gradient.
+    before sharpening so that 0^gamma has a finite gradient; the sharpening is computed as
+    softmax(gamma log(w~ + eps)), equal to the formula above but safe from underflow (with the
+    largest gamma, about 21, and a flat w~ over N >~ 140 rows every power is below float32's
+    range, and the quotient would be 0/0).
 
     Initialisation as Collier and Beel (2018) found stable: the memory starts at a small
     constant (1e-6), the initial read vectors r_0 (`initial_reads`) and the initial weightings
@@ -313,8 +316,9 @@ class NTMCell(_MemoryCell):
         w_tilde = 0.0
         for index, offset in enumerate(range(-self.shift_range, self.shift_range + 1)):
             w_tilde = w_tilde + shift[..., index : index + 1] * ops.roll(w_g, offset, axis=-1)
-        w_sharp = ops.power(w_tilde + _EPSILON, gamma)
-        return w_sharp / ops.sum(w_sharp, axis=-1, keepdims=True)
+        # w~^gamma / sum w~^gamma computed as softmax(gamma log w~): the same weighting, but
+        # with gamma ~ 21 and w~ ~ 1/N every power underflows float32 for N >~ 140 (0/0).
+        return ops.softmax(gamma * ops.log(w_tilde + _EPSILON), axis=-1)
 
     def call(self, inputs, states, training=False):
         named = self.unpack_states(states)
