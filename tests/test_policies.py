@@ -117,6 +117,27 @@ def _run_compiled(layer, x):
     return results if several else results[0]
 
 
+@pytest.mark.parametrize("policy", POLICIES)
+def test_clockwork_modules_fire_on_their_steps_past_2048(policy):
+    # One unit per module, h~ = tanh(x_t): module i holds tanh(x_s), s the last multiple of T_i.
+    # The period 300 is above 256, the lcm of the periods 2100 above 2048.
+    periods = [1, 7, 300]
+    layer = _under(policy, lambda: keras.layers.RNN(
+        recipes.ClockworkCell(3, periods=periods), return_sequences=True))
+    x = np.random.default_rng(0).uniform(-1.5, 1.5, size=(1, LONG, 1)).astype("float32")
+    layer(x[:, :1])
+    layer.cell.kernel.assign(np.ones((1, 3), "float32"))
+    layer.cell.recurrent_kernel.assign(np.zeros((3, 3), "float32"))
+    h = _run_compiled(layer, x)[0]
+    steps = np.arange(LONG)
+    last_fired = np.stack([steps - steps % p for p in periods], axis=-1)
+    np.testing.assert_allclose(h, np.tanh(x[0, last_fired, 0]), atol=2e-2)
+    changed = np.abs(np.diff(h, axis=0)) > 0  # step t + 1 against step t
+    fires = (steps[1:, None] % np.array(periods)) == 0
+    assert not np.any(changed & ~fires)  # a module changes only on its own steps
+    assert changed[fires].mean() > 0.9  # and on (nearly) all of them: x_t differ
+
+
 def _write_small_values(name, policy):
     """A memory cell whose write head writes about 1 into the memory at step 0, then adds 3e-4
     at each of the next LONG - 1 steps; returns the memory after the last step (float64)."""
