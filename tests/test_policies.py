@@ -183,3 +183,31 @@ def test_small_writes_accumulate_in_the_memory_under_mixed_precision(name, polic
     grown = expected.max() - 1.0
     assert abs(grown - 3e-4 * (LONG - 1)) < 0.02  # the float32 run: ~0.63 in 2099 small writes
     np.testing.assert_allclose(_write_small_values(name, policy), expected, atol=5e-3)
+
+
+@pytest.mark.parametrize("policy", sorted(TOLERANCE))
+def test_modern_hopfield_with_a_large_beta_matches_float32(policy):
+    # Logits of about 256 * 340 = 87,000: above float16's largest number (65,504), and in
+    # bfloat16 spaced 512 apart, while two of them differ by 1. The values are multiples of 1/16
+    # below 8, which both half precisions hold exactly, so the inputs lose nothing.
+    rng = np.random.default_rng(0)
+    patterns = rng.integers(-127, 128, size=(6, 16)) / 16
+    patterns[1] = patterns[0]
+    patterns[1, 0] += 1 / 16
+    cue = patterns[:1].copy()
+    cue[0, 0] = 1 / 16  # beta * (xi . x_1 - xi . x_0) = 256 / 256 = 1
+    beta = 256.0
+
+    def run(policy):
+        layer = _under(policy, lambda: recipes.ModernHopfield(6, beta=beta, trainable=False))
+        layer.store(patterns.astype("float32"))
+        xi, p = layer(cue.astype("float32"), return_attention_scores=True)
+        return _to_numpy(xi), _to_numpy(p), _to_numpy(layer.energy(cue.astype("float32")))
+
+    xi, p, energy = run(policy)
+    xi32, p32, energy32 = run("float32")
+    np.testing.assert_allclose(p32[0, :2], [1 / (1 + np.e), np.e / (1 + np.e)], rtol=1e-5)
+    assert np.all(np.isfinite(xi)) and np.all(np.isfinite(p)) and np.all(np.isfinite(energy))
+    np.testing.assert_allclose(p, p32, atol=1e-2)
+    np.testing.assert_allclose(xi, xi32, atol=TOLERANCE[policy] * np.abs(xi32).max())
+    np.testing.assert_allclose(energy, energy32, atol=1e-2)
