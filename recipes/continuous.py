@@ -20,6 +20,16 @@ from keras import activations, initializers, ops, regularizers
 from recipes.base import check_number, check_positive_int, check_step_input, serialize
 
 
+class _AtLeast(keras.constraints.Constraint):
+    """Clips a weight from below: the optimizer applies it after every update."""
+
+    def __init__(self, minimum):
+        self.minimum = minimum
+
+    def __call__(self, w):
+        return ops.maximum(w, ops.cast(self.minimum, w.dtype))
+
+
 @keras.saving.register_keras_serializable(package="recipes")
 class CTRNNCell(keras.layers.Layer):
     """Continuous-time recurrent neural network: leaky-integrator neurons, Euler-integrated.
@@ -38,7 +48,11 @@ class CTRNNCell(keras.layers.Layer):
 
     The time constants are learnt as log tau (`log_tau`), so tau = exp(log_tau) stays positive
     whatever the gradient does; Euler's step is accurate while dt is well below every tau (with
-    dt > tau it overshoots). With `center_crossing=True` the biases are not learnt but set from
+    dt > tau it overshoots). Every tau is also kept at least dt / 2: the Euler step of the leak
+    alone, y <- (1 - dt / tau) y, multiplies y by less than -1 when tau < dt / 2, so the
+    network would diverge. The optimizer clips `log_tau` to log(dt / 2) after every update (a
+    weight constraint), `time_constants()` applies the bound to weights set by hand, and `tau`
+    below it is refused. With `center_crossing=True` the biases are not learnt but set from
     the weights at every step, theta_i = -sum_j w_ji / 2, so that each neuron's sigmoid is
     centred on the range of its recurrent input: the centre-crossing networks of Mathayomchan
     and Beer, whose richest (e.g. oscillatory) dynamics lie near that point.
@@ -58,7 +72,8 @@ class CTRNNCell(keras.layers.Layer):
 
     Args:
         units: number of neurons N (size of y).
-        tau: initial time constants, > 0: one float for every neuron or a list of `units` floats.
+        tau: initial time constants, >= dt / 2: one float for every neuron or a list of `units`
+            floats.
         dt: the Euler step, > 0, in the same time unit as tau.
         activation: sigma, default `"sigmoid"` (Beer's); `None` makes the neurons linear.
         center_crossing: set theta from the weights as above (needs the sigmoid).
@@ -94,19 +109,22 @@ class CTRNNCell(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.units = check_positive_int("units", units)
+        self.dt = check_number("dt", dt, lambda v: v > 0, "a positive float")
+        stable = f"at least dt / 2 = {0.5 * self.dt:g} (the Euler step diverges below it)"
+
+        def check_tau(name, value, positive):
+            value = check_number(name, value, lambda v: v > 0, positive)
+            return check_number(name, value, lambda v: v >= 0.5 * self.dt, stable)
+
         if isinstance(tau, (list, tuple)):
             if len(tau) != self.units:
                 raise ValueError(
                     f"`tau` must be one float or a list of `units` ({self.units}) floats, got a "
                     f"list of {len(tau)}."
                 )
-            self.tau = [
-                check_number(f"tau[{i}]", v, lambda v: v > 0, "a positive float")
-                for i, v in enumerate(tau)
-            ]
+            self.tau = [check_tau(f"tau[{i}]", v, "a positive float") for i, v in enumerate(tau)]
         else:
-            self.tau = check_number("tau", tau, lambda v: v > 0, "a positive float (or a list)")
-        self.dt = check_number("dt", dt, lambda v: v > 0, "a positive float")
+            self.tau = check_tau("tau", tau, "a positive float (or a list)")
         self.activation = activations.get(activation)
         self.center_crossing = bool(center_crossing)
         if self.center_crossing and self.activation is not activations.sigmoid:
@@ -122,6 +140,11 @@ class CTRNNCell(keras.layers.Layer):
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
         self.state_size = self.units
         self.output_size = self.units
+
+    @property
+    def tau_min(self):
+        """dt / 2, the smallest time constant: below it the Euler step diverges."""
+        return 0.5 * self.dt
 
     def build(self, input_shape):
         features = check_step_input("CTRNNCell", input_shape)
@@ -148,11 +171,15 @@ class CTRNNCell(keras.layers.Layer):
             name="log_tau",
             initializer=lambda shape, dtype=None: ops.convert_to_tensor(log_tau, dtype=dtype),
             trainable=self.train_tau,
+            constraint=_AtLeast(float(np.log(self.tau_min))),
         )
 
     def time_constants(self):
-        """tau = exp(log_tau), shape (units,)."""
-        return ops.exp(self.log_tau)
+        """tau = exp(log_tau), shape (units,), never below dt / 2."""
+        tau = ops.exp(self.log_tau)
+        # The bound also for log_tau set by hand; the gradient is that of exp(log_tau), so a tau
+        # at the bound can still be trained up (a clip would give it none).
+        return tau + ops.stop_gradient(ops.maximum(tau, self.tau_min) - tau)
 
     def biases(self):
         """theta: the learnt bias, or -sum_j w_ji / 2 with `center_crossing`."""

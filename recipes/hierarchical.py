@@ -10,11 +10,17 @@ steps.
 Shared helper: `recipes/base.py` (argument checks).
 """
 
+import math
+
 import keras
 import numpy as np
 from keras import activations, initializers, ops, regularizers
 
 from recipes.base import check_positive_int, check_step_input, serialize
+
+# The integers up to which a float dtype counts exactly, 2^(significand bits): t + 1 == t beyond.
+_EXACT_UP_TO = {"float16": 2**11, "bfloat16": 2**8}
+_CLOCK_LIMIT = 2**24  # the longest clock cycle, lcm(periods); float32 counts exactly up to it
 
 
 class _BlockMask(keras.constraints.Constraint):
@@ -46,7 +52,11 @@ class ClockworkCell(keras.layers.Layer):
     y_t = f_O(h_t W_O).
 
     Implementation: the state is [h_t, t] (t is a (batch, 1) float counter), so masked steps,
-    which `keras.layers.RNN` skips by carrying the state over, do not advance the clock. In the
+    which `keras.layers.RNN` skips by carrying the state over, do not advance the clock. It
+    counts modulo a multiple of every period, which leaves t mod T_i unchanged: in float32 the
+    largest below 2^24, up to which float32 counts exactly. Under mixed precision, where float16
+    stops counting at 2048 and bfloat16 at 256, t is written in digits of base 2048 or 256: one
+    digit unless lcm(periods) is larger (`clock_digits` is the width of t, `clock_time` reads it). In the
     backward half of `keras.layers.Bidirectional` the clock counts from the last valid step
     (there t = 0 is the end of the sequence). W_H (`recurrent_kernel`, (units, units), row =
     source module) is zero outside the allowed blocks (source period >= target period): the
@@ -70,7 +80,8 @@ class ClockworkCell(keras.layers.Layer):
 
     Call arguments:
         inputs: x_t, shape (batch, features).
-        states: [h_{t-1}, t], shapes (batch, units) and (batch, 1).
+        states: [h_{t-1}, t], shapes (batch, units) and (batch, clock_digits) (1 but for a
+            long clock cycle under mixed precision).
 
     Example:
         >>> layer = keras.layers.RNN(ClockworkCell(32, periods=4), return_sequences=True)
@@ -120,7 +131,24 @@ class ClockworkCell(keras.layers.Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.state_size = [self.units, 1]
+        # The clock counts t modulo `clock_modulus`, a multiple of every period (so t mod T_i is
+        # unchanged), in `clock_digits` digits of base `clock_base`: keras.layers.RNN hands every
+        # state to the cell in the compute dtype, which holds only integers up to the base
+        # exactly (2048 in float16, 256 in bfloat16). One digit in float32, or when lcm(periods)
+        # is at most the base.
+        cycle = math.lcm(*periods)
+        if cycle > _CLOCK_LIMIT:
+            raise ValueError(
+                f"`periods` must have a least common multiple of at most 2^24 (the clock's "
+                f"cycle), got {cycle} for {periods}."
+            )
+        dtype = keras.backend.standardize_dtype(self.compute_dtype)
+        self.clock_base = _EXACT_UP_TO.get(dtype, _CLOCK_LIMIT)
+        self.clock_digits = 1
+        while self.clock_base**self.clock_digits < cycle:
+            self.clock_digits += 1
+        self.clock_modulus = cycle * (min(self.clock_base**self.clock_digits, 2**30) // cycle)
+        self.state_size = [self.units, self.clock_digits]
         self.output_size = self.units
         size = self.units // len(periods)
         # The period of every hidden unit, and the allowed connections: from unit j (row) to
@@ -158,21 +186,32 @@ class ClockworkCell(keras.layers.Layer):
             )
 
     def call(self, inputs, states, training=False):
-        x, h_prev, t = inputs, states[0], states[1]
+        x, h_prev, t = inputs, states[0], self.clock_time(states[1])
         W_H = self.recurrent_kernel * ops.convert_to_tensor(self.block_mask, dtype=h_prev.dtype)
         z = ops.matmul(x, self.kernel) + ops.matmul(h_prev, W_H)
         if self.bias is not None:
             z = z + self.bias
         h_tilde = self.activation(z)
-        periods = ops.convert_to_tensor(self.unit_periods, dtype=t.dtype)
+        periods = ops.convert_to_tensor(self.unit_periods.astype("int32"))
         active = ops.equal(ops.mod(t, periods), 0)  # (batch, units): t mod T_i = 0
         h = ops.where(active, h_tilde, h_prev)
-        return h, [h, t + 1]
+        return h, [h, self.clock_state(ops.mod(t + 1, self.clock_modulus), h.dtype)]
+
+    def clock_time(self, clock):
+        """t (batch, 1), int32, from the clock state (its digits, least significant first)."""
+        scale = [self.clock_base**k for k in range(self.clock_digits)]
+        digits = ops.cast(clock, "int32") * ops.convert_to_tensor(scale, dtype="int32")
+        return ops.sum(digits, axis=-1, keepdims=True)
+
+    def clock_state(self, t, dtype):
+        """The clock state (batch, clock_digits) in `dtype` for t (batch, 1) int32."""
+        digits = [(t // self.clock_base**k) % self.clock_base for k in range(self.clock_digits)]
+        return ops.cast(ops.concatenate(digits, axis=-1), dtype)
 
     def get_initial_state(self, batch_size=None):
         return [
             ops.zeros((batch_size, self.units), dtype=self.compute_dtype),
-            ops.zeros((batch_size, 1), dtype=self.compute_dtype),
+            ops.zeros((batch_size, self.clock_digits), dtype=self.compute_dtype),
         ]
 
     def get_config(self):

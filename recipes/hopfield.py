@@ -188,7 +188,8 @@ class ModernHopfield(keras.layers.Layer):
     with M the largest norm of a pattern, never rises under the update. With a large beta and
     well separated patterns one step lands on the stored pattern nearest to xi; the number of
     patterns that can be retrieved so grows exponentially with the dimension. The softmax is
-    computed stably: the largest logit is subtracted before the exponential.
+    computed stably: the largest logit is subtracted before the exponential, and in float32
+    under mixed precision (the results are then cast to the compute dtype).
 
     Rows here: the patterns are the weight `patterns` of shape (num_patterns, features), one
     pattern per row, and inputs are (..., features), so xi_new = softmax(beta xi X^T) X.
@@ -284,18 +285,29 @@ class ModernHopfield(keras.layers.Layer):
         e = ops.exp(logits)
         return e / ops.sum(e, axis=-1, keepdims=True)
 
+    def _logits_dtype(self):
+        """float32 under mixed precision (see `call`), else the compute dtype."""
+        return keras.backend.result_type(self.compute_dtype, "float32")
+
     def call(self, inputs, return_attention_scores=False):
-        xi = ops.cast(inputs, self.compute_dtype)
-        x = ops.cast(self.patterns, self.compute_dtype)
+        # In float32 under mixed precision: beta xi . x overflows float16 (above 65,504) for a
+        # large beta, and bfloat16 rounds the logits to 1/256 of their size, far more than the
+        # differences the softmax turns into weights. The results are in the compute dtype.
+        dtype = self._logits_dtype()
+        xi = ops.cast(inputs, dtype)
+        x = ops.cast(self.patterns, dtype)
         for _ in range(self.steps):
             p = self._attention(xi, x)
             xi = ops.matmul(p, x)
+        xi, p = ops.cast(xi, self.compute_dtype), ops.cast(p, self.compute_dtype)
         return (xi, p) if return_attention_scores else xi
 
     def energy(self, inputs):
-        """E(xi) of Ramsauer et al. (2020, eq. 2) for each state, shape (batch, ...)."""
-        xi = ops.cast(inputs, self.compute_dtype)
-        x = ops.cast(self.patterns, self.compute_dtype)
+        """E(xi) of Ramsauer et al. (2020, eq. 2) for each state, shape (batch, ...), in float32
+        under mixed precision (as the logits in `call`)."""
+        dtype = self._logits_dtype()
+        xi = ops.cast(inputs, dtype)
+        x = ops.cast(self.patterns, dtype)
         beta = self.effective_beta
         lse = ops.logsumexp(beta * ops.matmul(xi, ops.transpose(x)), axis=-1) / beta
         m = ops.max(ops.sum(x * x, axis=-1))  # M^2, the largest squared norm of a pattern

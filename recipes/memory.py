@@ -4,6 +4,9 @@ Both cells pair a small controller network (an LSTM, or a feed-forward layer) wi
 memory matrix of N rows ("locations") of width M that it reads and writes through soft,
 differentiable weightings over the rows. They run inside `keras.layers.RNN` on every backend;
 the memory, the weightings and the other addressing state are ordinary (flattened) RNN states.
+They are computed in float32 under mixed precision too; as `keras.layers.RNN` hands every state
+to the cell in the compute dtype, each is then carried as 2 (float16) or 3 (bfloat16) numbers
+that sum to its float32 value, so that small writes to the memory are not rounded away.
 
 The output of both cells at step t is [h_t, r_t^1, ..., r_t^R], the controller output and the
 read vectors side by side, so a `keras.layers.Dense` on top gives the papers' output
@@ -22,6 +25,38 @@ from keras import activations, initializers, ops
 from recipes.base import check_number, check_positive_int, check_step_input, serialize
 
 _EPSILON = 1e-6
+
+
+def _pieces(dtype):
+    """How many numbers of the compute dtype carry one float32 value of the memory (see _split)."""
+    return {"float16": 2, "bfloat16": 3}.get(keras.backend.standardize_dtype(dtype), 1)
+
+
+def _split(x, dtype, pieces):
+    """A float32 tensor as `pieces` tensors of `dtype` side by side on the last axis, whose sum
+    is x to about float32 precision: x rounded to dtype, then what that lost, rounded, and so on.
+
+    `keras.layers.RNN` hands every state to the cell in the compute dtype at every step; in
+    float16 (11 bits) or bfloat16 (8 bits) a memory of 1.0 would lose every write below 5e-4 or
+    4e-3. Two float16 or three bfloat16 numbers hold 22 or 24 bits (float32 has 24)."""
+    parts = []
+    for _ in range(pieces - 1):
+        parts.append(ops.cast(x, dtype))
+        x = x - ops.cast(parts[-1], "float32")
+    parts.append(ops.cast(x, dtype))
+    return parts[0] if pieces == 1 else ops.concatenate(parts, axis=-1)
+
+
+def _join(x, pieces):
+    """The float32 value of a state written by _split."""
+    x = ops.cast(x, "float32")
+    if pieces == 1:
+        return x
+    parts = ops.split(x, pieces, axis=-1)
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return total
 
 
 def content_weighting(memory, keys, strengths):
@@ -74,6 +109,9 @@ class _MemoryCell(keras.layers.Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.read_size = self.read_heads * self.memory_width
         self.output_size = self.units + self.read_size
+        # The memory and the addressing state are float32 whatever the compute dtype: under
+        # mixed precision each is carried as `pieces` numbers of the compute dtype (_split).
+        self.pieces = _pieces(self.compute_dtype)
 
     def interface_size(self):
         raise NotImplementedError
@@ -182,7 +220,10 @@ class NTMCell(_MemoryCell):
     and read M_t, so a value can be read at the step it is written (as in the DNC). The
     controller (an LSTM, or a feed-forward layer with `controller="feedforward"`) reads
     [x_t, r_{t-1}] and gives h_t; the cell outputs [h_t, r_t]. A small epsilon is added to w~
-    before sharpening so that 0^gamma has a finite gradient.
+    before sharpening so that 0^gamma has a finite gradient; the sharpening is computed as
+    softmax(gamma log(w~ + eps)), equal to the formula above but safe from underflow (with the
+    largest gamma, about 21, and a flat w~ over N >~ 140 rows every power is below float32's
+    range, and the quotient would be 0/0).
 
     Initialisation as Collier and Beel (2018) found stable: the memory starts at a small
     constant (1e-6), the initial read vectors r_0 (`initial_reads`) and the initial weightings
@@ -190,7 +231,8 @@ class NTMCell(_MemoryCell):
     clipped to [-clip_value, clip_value].
 
     The states are [y_t = [h_t, r_t], (c_t for the LSTM controller), M_t (flattened N * M),
-    read weightings (R * N), write weightings (W * N)]; `unpack_states` names them.
+    read weightings (R * N), write weightings (W * N)]; `unpack_states` names them (in float32).
+    Under mixed precision the last three are `pieces` (2 or 3) times longer (see above).
 
     References: A. Graves, G. Wayne and I. Danihelka (2014), "Neural Turing Machines",
     arXiv:1410.5401; M. Collier and J. Beel (2018), "Implementing Neural Turing Machines",
@@ -241,9 +283,9 @@ class NTMCell(_MemoryCell):
                 f"{(self.memory_size - 1) // 2}, got {shift_range!r}."
             )
         self.shift_range = shift_range
-        n, m = self.memory_size, self.memory_width
+        n, m, k = self.memory_size, self.memory_width, self.pieces
         self.state_size = [self.output_size] + ([self.units] if self.controller == "lstm" else [])
-        self.state_size += [n * m, self.read_heads * n, self.write_heads * n]
+        self.state_size += [k * n * m, k * self.read_heads * n, k * self.write_heads * n]
 
     def head_size(self):
         """k (M), beta, g, s (2S + 1), gamma."""
@@ -278,10 +320,12 @@ class NTMCell(_MemoryCell):
         if self.controller == "lstm":
             states.append(zeros)
         n, m = self.memory_size, self.memory_width
-        states.append(ops.full((batch_size, n * m), _EPSILON, dtype=dtype))
+        memory = ops.full((batch_size, n * m), _EPSILON, dtype="float32")
+        states.append(_split(memory, dtype, self.pieces))
         for logits in (self.initial_read_logits, self.initial_write_logits):
-            w = ops.reshape(ops.softmax(ops.cast(logits, dtype), axis=-1), (1, -1))
-            states.append(ops.broadcast_to(w, (batch_size, ops.shape(w)[1])))
+            w = ops.reshape(ops.softmax(ops.cast(logits, "float32"), axis=-1), (1, -1))
+            w = ops.broadcast_to(w, (batch_size, ops.shape(w)[1]))
+            states.append(_split(w, dtype, self.pieces))
         return states
 
     def unpack_states(self, states):
@@ -295,6 +339,7 @@ class NTMCell(_MemoryCell):
         if self.controller == "lstm":
             named["c"] = states.pop(0)
         n, m = self.memory_size, self.memory_width
+        states = [_join(state, self.pieces) for state in states]  # float32
         named["memory"] = ops.reshape(states[0], (-1, n, m))
         named["read_weightings"] = ops.reshape(states[1], (-1, self.read_heads, n))
         named["write_weightings"] = ops.reshape(states[2], (-1, self.write_heads, n))
@@ -313,25 +358,25 @@ class NTMCell(_MemoryCell):
         w_tilde = 0.0
         for index, offset in enumerate(range(-self.shift_range, self.shift_range + 1)):
             w_tilde = w_tilde + shift[..., index : index + 1] * ops.roll(w_g, offset, axis=-1)
-        w_sharp = ops.power(w_tilde + _EPSILON, gamma)
-        return w_sharp / ops.sum(w_sharp, axis=-1, keepdims=True)
+        # w~^gamma / sum w~^gamma computed as softmax(gamma log w~): the same weighting, but
+        # with gamma ~ 21 and w~ ~ 1/N every power underflows float32 for N >~ 140 (0/0).
+        return ops.softmax(gamma * ops.log(w_tilde + _EPSILON), axis=-1)
 
     def call(self, inputs, states, training=False):
         named = self.unpack_states(states)
         h_prev, reads_prev = self.split_output(named["output"])
         h, c = self.controller_step(inputs, reads_prev, h_prev, named.get("c"))
         # Addressing and memory in float32 whatever the compute dtype (mixed precision): the
-        # sharpening power, the softmaxes and the cosine's epsilon are not safe in float16.
+        # softmaxes and the cosine's epsilon are not safe in float16, nor small writes.
         xi = ops.cast(self.interface(h), "float32")
         n, m, hs = self.memory_size, self.memory_width, self.head_size()
         r_heads, w_heads = self.read_heads, self.write_heads
         read_params, write_params, erase_add = _take(
             xi, [r_heads * hs, w_heads * hs, w_heads * 2 * m]
         )
-        memory = ops.cast(named["memory"], "float32")
+        memory = named["memory"]
         w_write = self.address(
-            memory, ops.reshape(write_params, (-1, w_heads, hs)),
-            ops.cast(named["write_weightings"], "float32"),
+            memory, ops.reshape(write_params, (-1, w_heads, hs)), named["write_weightings"]
         )
         erase_add = ops.reshape(erase_add, (-1, w_heads, 2 * m))
         erase = ops.sigmoid(erase_add[..., :m])
@@ -339,17 +384,16 @@ class NTMCell(_MemoryCell):
         keep = ops.prod(1.0 - w_write[..., :, None] * erase[..., None, :], axis=1)
         memory = memory * keep + ops.einsum("bwn,bwm->bnm", w_write, add)
         w_read = self.address(
-            memory, ops.reshape(read_params, (-1, r_heads, hs)),
-            ops.cast(named["read_weightings"], "float32"),
+            memory, ops.reshape(read_params, (-1, r_heads, hs)), named["read_weightings"]
         )
         reads = ops.reshape(ops.einsum("brn,bnm->brm", w_read, memory), (-1, self.read_size))
         dtype = h.dtype
         output = ops.concatenate([h, ops.cast(reads, dtype)], axis=-1)
         new_states = [output] + ([c] if c is not None else [])
         new_states += [
-            ops.cast(ops.reshape(memory, (-1, n * m)), dtype),
-            ops.cast(ops.reshape(w_read, (-1, r_heads * n)), dtype),
-            ops.cast(ops.reshape(w_write, (-1, w_heads * n)), dtype),
+            _split(ops.reshape(memory, (-1, n * m)), dtype, self.pieces),
+            _split(ops.reshape(w_read, (-1, r_heads * n)), dtype, self.pieces),
+            _split(ops.reshape(w_write, (-1, w_heads * n)), dtype, self.pieces),
         ]
         return output, new_states
 
@@ -392,7 +436,8 @@ class DNCCell(_MemoryCell):
 
     The states are [y_t = [h_t, r_t], (c_t for the LSTM controller), M_t (N * W), u_t (N),
     L_t (N * N), p_t (N), read weightings (R * N), write weighting (N)]; `unpack_states`
-    names them.
+    names them (in float32). Under mixed precision all but the first two are `pieces` (2 or 3)
+    times longer (see the module's docstring).
 
     Reference: A. Graves, G. Wayne, M. Reynolds et al. (2016), "Hybrid computing using a neural
     network with dynamic external memory", Nature 538.
@@ -423,9 +468,9 @@ class DNCCell(_MemoryCell):
             units, memory_size=memory_size, memory_width=memory_width, read_heads=read_heads,
             **kwargs,
         )
-        n, w, r = self.memory_size, self.memory_width, self.read_heads
+        n, w, r, k = self.memory_size, self.memory_width, self.read_heads, self.pieces
         self.state_size = [self.output_size] + ([self.units] if self.controller == "lstm" else [])
-        self.state_size += [n * w, n, n * n, n, r * n, n]
+        self.state_size += [k * size for size in (n * w, n, n * n, n, r * n, n)]
 
     def interface_size(self):
         w, r = self.memory_width, self.read_heads
@@ -446,6 +491,7 @@ class DNCCell(_MemoryCell):
         if self.controller == "lstm":
             named["c"] = states.pop(0)
         n, w = self.memory_size, self.memory_width
+        states = [_join(state, self.pieces) for state in states]  # float32
         named["memory"] = ops.reshape(states[0], (-1, n, w))
         named["usage"] = states[1]
         named["link"] = ops.reshape(states[2], (-1, n, n))
@@ -484,12 +530,11 @@ class DNCCell(_MemoryCell):
         allocation_gate, write_gate = ops.sigmoid(allocation_gate), ops.sigmoid(write_gate)
         read_modes = ops.softmax(ops.reshape(read_modes, (-1, r, 3)), axis=-1)
 
-        f32 = {k: ops.cast(v, "float32") for k, v in s.items() if k not in ("h", "c", "output")}
-        w_read_prev, w_write_prev = f32["read_weightings"], f32["write_weightings"][:, 0]
-        memory, link, precedence = f32["memory"], f32["link"], f32["precedence"]
+        w_read_prev, w_write_prev = s["read_weightings"], s["write_weightings"][:, 0]
+        memory, link, precedence = s["memory"], s["link"], s["precedence"]
         # usage and allocation
         psi = ops.prod(1.0 - free_gates[:, :, None] * w_read_prev, axis=1)
-        usage = (f32["usage"] + w_write_prev - f32["usage"] * w_write_prev) * psi
+        usage = (s["usage"] + w_write_prev - s["usage"] * w_write_prev) * psi
         allocation = self.allocation(usage)
         # write
         content = content_weighting(memory, write_key[:, None, :], write_strength)[:, 0]
@@ -512,7 +557,7 @@ class DNCCell(_MemoryCell):
         output = ops.concatenate([h, ops.cast(reads, dtype)], axis=-1)
         new_states = [output] + ([c] if c is not None else [])
         new_states += [
-            ops.cast(v, dtype)
+            _split(v, dtype, self.pieces)
             for v in (ops.reshape(memory, (-1, n * w)), usage, ops.reshape(link, (-1, n * n)),
                       precedence, ops.reshape(w_read, (-1, r * n)), w_write)
         ]

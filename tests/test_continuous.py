@@ -124,6 +124,41 @@ def test_time_constants_are_learnt_as_log_tau_and_stay_positive():
     np.testing.assert_allclose(numpy_of(fixed.time_constants()), 2.0, rtol=1e-6)
 
 
+def _train_tau_down(cell, steps=3, learning_rate=100.0):
+    """SGD steps on a loss that rewards a fast response (a smaller tau); returns the tau."""
+    model = keras.Sequential([keras.Input((5, 1)), keras.layers.RNN(cell)])
+    cell.kernel.assign(np.ones((1, 3), "float32"))
+    cell.recurrent_kernel.assign(np.zeros((3, 3), "float32"))
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss=lambda y, p: -keras.ops.sum(p))
+    model.fit(np.ones((2, 5, 1), "float32"), np.zeros((2, 3), "float32"), epochs=steps, verbose=0)
+    return np.exp(numpy_of(cell.log_tau)), numpy_of(cell.time_constants())
+
+
+def test_training_cannot_push_tau_below_half_the_euler_step():
+    # Below dt / 2 the Euler step of the leak, y <- (1 - dt / tau) y, multiplies y by less than
+    # -1 at every step: the network diverges. Big SGD steps that push tau down stop at dt / 2.
+    dt = 0.5
+    weight_tau, tau = _train_tau_down(CTRNNCell(3, tau=2.0, dt=dt))
+    np.testing.assert_allclose(tau, dt / 2, rtol=1e-5)  # pushed down to the bound, not below
+    np.testing.assert_allclose(weight_tau, dt / 2, rtol=1e-5)  # the weight itself is constrained
+
+
+def test_tau_set_below_the_bound_by_hand_is_used_at_the_bound_and_the_state_stays_bounded():
+    dt = 0.4
+    cell = CTRNNCell(3, tau=1.0, dt=dt, activation="tanh")
+    layer = keras.layers.RNN(cell, return_sequences=True)
+    x = np.random.default_rng(0).normal(size=(2, 200, 4)).astype("float32")
+    layer(x[:, :1])
+    cell.log_tau.assign(np.log(np.full(3, 0.01 * dt, "float32")))  # far below dt / 2
+    np.testing.assert_allclose(numpy_of(cell.time_constants()), dt / 2, rtol=1e-5)
+    y = numpy_of(layer(x))
+    assert np.all(np.isfinite(y)) and np.abs(y).max() < 1e3
+    # and the gradient still reaches log tau (it is not cut where the bound is applied)
+    model = keras.Sequential([keras.Input((200, 4)), layer])
+    grads, _ = gradients(model, x[:, :20], lambda y: keras.ops.sum(y[:, -1]))
+    assert np.abs(grads[[w.name for w in model.trainable_weights].index("log_tau")]).max() > 0
+
+
 # --- MTRNN -------------------------------------------------------------------------------------
 
 
@@ -243,6 +278,8 @@ def test_one_learnt_slow_initial_state_per_sequence_from_an_embedding(tmp_path):
         (lambda: CTRNNCell(3, tau=[1.0, 2.0]), r"`tau` must be one float or a list of `units` \(3\) floats, got a list of 2"),
         (lambda: CTRNNCell(3, tau=[1.0, -2.0, 1.0]), r"`tau\[1\]` must be a positive float, got -2.0"),
         (lambda: CTRNNCell(3, dt=-0.1), r"`dt` must be a positive float, got -0.1"),
+        (lambda: CTRNNCell(3, tau=0.04, dt=0.1), r"`tau` must be at least dt / 2 = 0.05 .*got 0.04"),
+        (lambda: CTRNNCell(3, tau=[1.0, 0.02, 1.0], dt=0.1), r"`tau\[1\]` must be at least dt / 2 = 0.05 .*got 0.02"),
         (lambda: CTRNNCell(3, center_crossing=True, activation="tanh"), r"`center_crossing=True` needs `activation='sigmoid'`.*got activation='tanh'"),
         (lambda: MTRNNCell(0, 4, 2), r"`units` must be a positive integer, got 0"),
         (lambda: MTRNNCell(2, 0, 2), r"`fast_units` must be a positive integer, got 0"),

@@ -124,6 +124,7 @@ def test_clock_counts_only_the_real_steps_of_a_padded_sequence():
         (lambda: ClockworkCell(8, periods=[1, 0]), r"`periods\[1\]` must be a positive integer, got 0"),
         (lambda: ClockworkCell(8, periods=[2, 1]), r"`periods` must be strictly increasing \(fastest module first\), got \[2, 1\]"),
         (lambda: ClockworkCell(8, periods=[1, 2.5]), r"`periods\[1\]` must be a positive integer, got 2.5"),
+        (lambda: ClockworkCell(2, periods=[3, 2**24]), r"`periods` must have a least common multiple of at most 2\^24 .*got 50331648"),
     ],
 )
 def test_bad_arguments_raise_value_errors_that_name_them(make, message):

@@ -146,6 +146,32 @@ def test_ntm_location_addressing_moves_a_one_hot_weighting_by_the_shift():
     np.testing.assert_allclose(w[0, 0], np.eye(5)[0], atol=1e-5)
 
 
+@pytest.mark.parametrize("flat", [True, False])
+def test_ntm_sharpening_with_the_largest_gamma_over_1000_rows_matches_numpy(flat):
+    # gamma = 1 + softplus(clip_value) ~ 21; a weighting of about 1/1000 to that power is about
+    # 1e-63, below float32's smallest number, so w^gamma / sum w^gamma as written is 0/0. The
+    # reference computes the paper's formula in float64, where it is representable.
+    n, m, c = 1000, 2, 20.0
+    cell = NTMCell(3, memory_size=n, memory_width=m, shift_range=1, clip_value=c)
+    keras.layers.RNN(cell)(X)
+    memory = np.ones((1, n, m), "float32")  # a constant memory: a uniform content weighting
+    # k, beta, g (sigmoid(-c): keep w_prev), s(-1, 0, +1) (no shift), gamma (the largest)
+    params = np.array([[[0.1, 0.2, 0.0, -c, -c, c, -c, c]]], "float32")
+    logits = 0.0 if flat else np.random.default_rng(0).normal(scale=0.1, size=n)
+    w_prev = softmax(np.broadcast_to(logits, (1, 1, n))).astype("float32")
+    w = numpy_of(cell.address(*map(keras.ops.convert_to_tensor, (memory, params, w_prev))))[0, 0]
+    assert np.all(np.isfinite(w))
+    np.testing.assert_allclose(w.sum(), 1.0, atol=1e-5)
+    expected = ntm_address_numpy(memory[0].astype("float64"), params[0, 0].astype("float64"),
+                                 w_prev[0, 0].astype("float64"), m, 1)
+    assert np.all(expected > 0)  # representable in float64
+    np.testing.assert_allclose(w, expected, rtol=1e-3, atol=1e-9)
+    if flat:
+        np.testing.assert_allclose(w, 1 / n, rtol=1e-4)
+    else:
+        assert w.max() > 20 * w.min()  # the sharpening sharpened
+
+
 # --- the DNC -------------------------------------------------------------------------------------
 
 
