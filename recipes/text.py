@@ -250,6 +250,31 @@ class KneserNeyLM:
         self.discount = discount
         self.tables = self.discounts = None
 
+    def _check_ids(self, name, ids, at_least):
+        """`ids` as an int64 array, if it is a 1-D sequence of at least `at_least` integer ids in
+        [0, V); otherwise a ValueError. An id outside [0, V) would alias another n-gram's key."""
+        array = np.asarray(ids)
+        if array.ndim != 1 or len(array) < at_least:
+            raise ValueError(
+                f"`{name}` must be a 1-D sequence of at least {at_least} token ids, got shape "
+                f"{array.shape}."
+            )
+        if not len(array):
+            return array.astype(np.int64)
+        integral = array.dtype.kind in "iu" or (
+            array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array))
+        )
+        if not integral:
+            raise ValueError(
+                f"`{name}` must hold integer token ids, got {array.dtype} values {array[:8].tolist()}."
+            )
+        if array.min() < 0 or array.max() >= self.vocab_size:
+            raise ValueError(
+                f"`{name}` must lie in [0, vocab_size) = [0, {self.vocab_size}), got "
+                f"[{array.min()}, {array.max()}]."
+            )
+        return array.astype(np.int64)
+
     def _keys(self, ids, k):
         """Integer key of every k-gram of ids (first token most significant), shape (len - k + 1,)."""
         keys = np.zeros(len(ids) - k + 1, dtype=np.int64)
@@ -259,17 +284,7 @@ class KneserNeyLM:
 
     def fit(self, ids):
         """Count the n-grams of the 1-D token sequence `ids`; returns the model."""
-        ids = np.asarray(ids, dtype=np.int64)
-        if ids.ndim != 1 or len(ids) < self.order:
-            raise ValueError(
-                f"`ids` must be a 1-D sequence of at least `order` = {self.order} tokens, "
-                f"got shape {ids.shape}."
-            )
-        if ids.min() < 0 or ids.max() >= self.vocab_size:
-            raise ValueError(
-                f"`ids` must lie in [0, vocab_size) = [0, {self.vocab_size}), got "
-                f"[{ids.min()}, {ids.max()}]."
-            )
+        ids = self._check_ids("ids", ids, at_least=self.order)
         V, self.tables = self.vocab_size, []
         for k in range(1, self.order + 1):
             if k == self.order:  # counts of the k-grams
@@ -319,9 +334,7 @@ class KneserNeyLM:
     def log_prob(self, ids):
         """log P(ids[t] | the up to order - 1 tokens before it), in nats, for every position t
         (position 0 has no context and gets the unigram probability)."""
-        ids = np.asarray(ids, dtype=np.int64)
-        if ids.ndim != 1 or len(ids) == 0:
-            raise ValueError(f"`ids` must be a non-empty 1-D sequence, got shape {ids.shape}.")
+        ids = self._check_ids("ids", ids, at_least=1)
         n = self.order - 1
         padded = np.concatenate([np.full(n, -1, dtype=np.int64), ids])
         histories = np.stack([padded[j : j + len(ids)] for j in range(n)], axis=1) if n else (
@@ -330,9 +343,10 @@ class KneserNeyLM:
         return np.log(self._probs(histories, ids))
 
     def distribution(self, context):
-        """P(w | context) for every token w, shape (V,); only the last order - 1 tokens count."""
+        """P(w | context) for every token w, shape (V,); `context` is a 1-D sequence of ids in
+        [0, V) (it may be empty), of which only the last order - 1 count."""
         n = self.order - 1
-        context = np.asarray(context, dtype=np.int64).reshape(-1)
+        context = self._check_ids("context", context, at_least=0)
         context = context[max(0, len(context) - n) :]
         history = np.concatenate([np.full(n - len(context), -1, dtype=np.int64), context])
         return self._probs(np.tile(history, (self.vocab_size, 1)), np.arange(self.vocab_size))

@@ -213,11 +213,31 @@ def test_kneser_ney_of_high_enough_order_predicts_a_periodic_text():
         (lambda: KneserNeyLM(2, 5).fit([0, 1, 7]), r"\[0, 5\)"),
         (lambda: KneserNeyLM(3, 5).fit([0, 1]), "at least"),
         (lambda: KneserNeyLM(2, 5).log_prob([0, 1]), "not fitted"),
+        (lambda: KneserNeyLM(2, 5).fit([0, 1.5, 2]), "`ids` must hold integer token ids"),
     ],
 )
 def test_kneser_ney_bad_input(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        # Before the check, id 5 = V aliased the key of another n-gram and -1 that of "no context".
+        (lambda lm: lm.log_prob([0, 1, 5]), r"`ids` must lie in \[0, vocab_size\) = \[0, 5\), got \[0, 5\]"),
+        (lambda lm: lm.log_prob([-1, 2]), r"`ids` must lie in \[0, vocab_size\)"),
+        (lambda lm: lm.log_prob([0, 2.5]), "`ids` must hold integer token ids"),
+        (lambda lm: lm.log_prob([[0, 1]]), "`ids` must be a 1-D sequence"),
+        (lambda lm: lm.distribution([1, 7]), r"`context` must lie in \[0, vocab_size\) = \[0, 5\)"),
+        (lambda lm: lm.distribution([-3]), r"`context` must lie in \[0, vocab_size\)"),
+        (lambda lm: lm.distribution([[0], [1]]), "`context` must be a 1-D sequence"),
+    ],
+)
+def test_kneser_ney_scores_only_ids_of_its_vocabulary(call, match):
+    lm = KneserNeyLM(2, 5).fit([0, 1, 2, 3, 4, 0, 1])
+    with pytest.raises(ValueError, match=match):
+        call(lm)
 
 
 # --- sampling ------------------------------------------------------------------------------------
