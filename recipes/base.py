@@ -14,6 +14,7 @@ next batch.
 import math
 
 import keras
+import numpy as np
 from keras import activations, initializers, ops, regularizers
 
 try:  # The RNN layer pre-computes masks only for cells that are instances of this class.
@@ -58,6 +59,20 @@ def check_step_input(cell_name, input_shape):
             f"keras.layers.RNN; got a step input of shape {input_shape}."
         )
     return int(input_shape[-1])
+
+
+def concrete(x):
+    """`x` as a NumPy array when its values exist now (NumPy data, an eager tensor), or None
+    when they do not: a symbolic `keras.Input`, or a tensor traced by `tf.function` or
+    `jax.jit` (as in `model.fit` on TensorFlow and JAX). Checks of values run only on the former."""
+    if isinstance(x, keras.KerasTensor):
+        return None
+    if not ops.is_tensor(x):
+        return np.asarray(x)
+    try:
+        return np.asarray(ops.convert_to_numpy(x))
+    except (TypeError, NotImplementedError):  # a JAX tracer, a TensorFlow graph tensor
+        return None
 
 
 def serialize(**items):
