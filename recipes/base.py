@@ -22,6 +22,13 @@ try:  # The RNN layer pre-computes masks only for cells that are instances of th
 except ImportError:  # pragma: no cover - a future Keras may move it; masks are then drawn lazily.
     _KerasDropoutCell = object
 
+try:  # Keras's PyTorch backend infers output shapes by calling a layer on tensors of ones.
+    from keras.src.backend.common.symbolic_scope import in_symbolic_scope as _in_symbolic_scope
+except ImportError:  # pragma: no cover - a future Keras may move it; values are then checked.
+
+    def _in_symbolic_scope():
+        return False
+
 
 def check_positive_int(name, value):
     """Return `value` if it is an integer >= 1, else raise a ValueError naming `name`."""
@@ -64,8 +71,9 @@ def check_step_input(cell_name, input_shape):
 def concrete(x):
     """`x` as a NumPy array when its values exist now (NumPy data, an eager tensor), or None
     when they do not: a symbolic `keras.Input`, or a tensor traced by `tf.function` or
-    `jax.jit` (as in `model.fit` on TensorFlow and JAX). Checks of values run only on the former."""
-    if isinstance(x, keras.KerasTensor):
+    `jax.jit` (as in `model.fit` on TensorFlow and JAX), or the stand-in tensors with which
+    Keras infers shapes (on PyTorch they hold ones). Checks of values run only on the former."""
+    if isinstance(x, keras.KerasTensor) or _in_symbolic_scope():
         return None
     if not ops.is_tensor(x):
         return np.asarray(x)
