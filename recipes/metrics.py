@@ -150,6 +150,20 @@ def _ngrams(tokens, n):
     return collections.Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
 
 
+def _looks_like_several(reference):
+    """Whether one reference entry is a list of references: a list of token lists, or a list of
+    strings of which one holds several whitespace-separated words (a token never does)."""
+    if isinstance(reference, np.ndarray):
+        reference = reference.tolist()
+    if not isinstance(reference, (list, tuple)):
+        return False
+    return any(
+        isinstance(item, (list, tuple, np.ndarray))
+        or (isinstance(item, str) and len(item.split()) > 1)
+        for item in reference
+    )
+
+
 def bleu(references, hypotheses, max_order=4, smoothing=False, epsilon=0.1,
          multiple_references=False, unit="word", return_details=False):
     """Corpus BLEU: the geometric mean of modified n-gram precisions times a brevity penalty.
@@ -171,7 +185,10 @@ def bleu(references, hypotheses, max_order=4, smoothing=False, epsilon=0.1,
         hypotheses: the system outputs, as the references.
         max_order: N, the longest n-gram (4 for BLEU-4).
         smoothing, epsilon: Chen and Cherry's method 1.
-        multiple_references: whether each reference entry is a list of references.
+        multiple_references: whether each reference entry is a list of references. Without
+            it, an entry that looks like a list of references (a list of token lists, or of
+            strings with several words) raises a ValueError, instead of being read as one
+            reference whose "tokens" are whole sentences (which scored 0).
         unit: "word" or "char" for strings ("token": as "char").
         return_details: also return p_1 ... p_N, BP, c and r in a dict.
 
@@ -190,7 +207,13 @@ def bleu(references, hypotheses, max_order=4, smoothing=False, epsilon=0.1,
     string_unit = "word" if unit == "word" else "char"
     matches, totals = np.zeros(max_order), np.zeros(max_order)
     c = r = 0
-    for reference, hypothesis in zip(references, hypotheses):
+    for index, (reference, hypothesis) in enumerate(zip(references, hypotheses)):
+        if not multiple_references and _looks_like_several(reference):
+            raise ValueError(
+                f"`references` entry {index} looks like a list of references, not one: "
+                f"{reference!r}. Pass `multiple_references=True` to score each hypothesis against "
+                f"several references, or give each reference as one string or one token list."
+            )
         refs = reference if multiple_references else [reference]
         if multiple_references and (isinstance(refs, str) or not len(refs)):
             raise ValueError(
