@@ -12,7 +12,8 @@ The pieces, in the order a language-modeling notebook uses them:
 
 `generate` and `beam_search` drive any model through one interface,
 `step_fn(tokens, state) -> (log_probs, new_state)`: `tokens` has shape (rows,), `log_probs`
-(rows, vocabulary) and `state` is any nest (list, tuple, dict) of tensors whose leading
+(rows, vocabulary), normalised log-probabilities (each row's logsumexp is 0: apply
+`ops.log_softmax` to logits; the first step's output is checked), and `state` is any nest (list, tuple, dict) of tensors whose leading
 dimension is `rows` (`batch * beam_width` in a beam search). A character RNN, a word RNN and the
 decoder of an encoder-decoder model all fit it.
 
@@ -425,6 +426,34 @@ def _rows_of(tokens):
     return tokens
 
 
+def _checked_log_probs(log_probs, rows, first_step):
+    """`step_fn`'s output as a float64 NumPy array; at the first step, checked against the
+    contract: shape (rows, vocabulary) and log-probabilities (each row's logsumexp is 0)."""
+    dtype = keras.backend.standardize_dtype(getattr(log_probs, "dtype", "float32"))
+    log_probs = np.asarray(ops.convert_to_numpy(log_probs), dtype=np.float64)
+    if not first_step:
+        return log_probs
+    if log_probs.ndim != 2 or log_probs.shape[0] != rows or log_probs.shape[1] < 1:
+        raise ValueError(
+            f"`step_fn` must return log-probabilities of shape (rows, vocabulary) with rows = "
+            f"{rows}, got shape {log_probs.shape}."
+        )
+    if np.isnan(log_probs).any() or np.isposinf(log_probs).any():
+        raise ValueError("`step_fn` returned NaN or +inf log-probabilities at the first step.")
+    top = log_probs.max(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        total = (top + np.log(np.exp(log_probs - top).sum(axis=1, keepdims=True)))[:, 0]
+    tolerance = 5e-2 if "16" in dtype else 1e-3  # the rounding of float16 / bfloat16
+    if not np.all(np.abs(total) <= tolerance):
+        worst = int(np.argmax(np.where(np.isfinite(total), np.abs(total), np.inf)))
+        raise ValueError(
+            f"`step_fn` must return log-probabilities, whose exponentials sum to 1 in every row "
+            f"(e.g. `ops.log_softmax(logits, axis=-1)`, or the log of probabilities); at the "
+            f"first step row {worst} has logsumexp {total[worst]:.4g} instead of 0 (logits?)."
+        )
+    return log_probs
+
+
 def generate(step_fn, tokens, state, steps, temperature=1.0, top_k=None, top_p=None, seed=None,
              end_token=None):
     """Generate `steps` tokens per row by sampling from `step_fn` (greedy at temperature 0).
@@ -448,11 +477,12 @@ def generate(step_fn, tokens, state, steps, temperature=1.0, top_k=None, top_p=N
     finished = np.zeros(len(tokens), dtype=bool)
     log_likelihood = np.zeros(len(tokens))
     out = []
-    for _ in range(steps):
+    for step in range(steps):
         log_probs, state = step_fn(ops.convert_to_tensor(tokens), state)
+        checked = _checked_log_probs(log_probs, len(tokens), first_step=step == 0)
         chosen = np.asarray(ops.convert_to_numpy(
             sample_next(log_probs, temperature, top_k, top_p, seed=seed)))
-        log_probs = np.asarray(ops.convert_to_numpy(log_probs), dtype=np.float64)
+        log_probs = checked
         if end_token is not None:
             chosen = np.where(finished, end_token, chosen)
         gained = log_probs[np.arange(len(chosen)), chosen]
@@ -504,9 +534,9 @@ def beam_search(step_fn, tokens, state, steps, beam_width=4, end_token=None, len
     finished = np.zeros((batch, width), dtype=bool)
     lengths = np.zeros((batch, width))
     history = np.zeros((batch, width, 0), dtype=np.int32)
-    for _ in range(steps):
+    for step in range(steps):
         log_probs, state = step_fn(ops.convert_to_tensor(tokens), state)
-        log_probs = np.asarray(ops.convert_to_numpy(log_probs), dtype=np.float64)
+        log_probs = _checked_log_probs(log_probs, len(tokens), first_step=step == 0)
         vocabulary = log_probs.shape[-1]
         log_probs = log_probs.reshape(batch, width, vocabulary)
         if end_token is not None:  # a finished beam extends only by end_token, at no cost

@@ -445,3 +445,34 @@ def test_beam_search_bad_input(kwargs, match):
     arguments = {"steps": 3, "beam_width": 2, **kwargs}
     with pytest.raises(ValueError, match=match):
         beam_search(table_step_fn(np.eye(2)), [0], np.zeros((1, 1)), **arguments)
+
+
+@pytest.mark.parametrize("search", ["generate", "beam_search"])
+@pytest.mark.parametrize(
+    "broken, match",
+    [
+        # Before the check, logits were summed as if they were log-probabilities: a silent score.
+        ("logits", r"`step_fn` must return log-probabilities.*row 0 has logsumexp 3 instead of 0"),
+        ("probabilities", r"`step_fn` must return log-probabilities.*instead of 0"),
+        ("nan", r"`step_fn` returned NaN"),
+        ("one row", r"`step_fn` must return log-probabilities of shape \(rows, vocabulary\)"),
+    ],
+)
+def test_search_checks_that_step_fn_returns_log_probabilities(search, broken, match):
+    step_fn, initial_state = rnn_step_fn()
+    fixes = {
+        "logits": lambda p: p + 3.0,
+        "probabilities": ops.exp,
+        "nan": lambda p: p * float("nan"),
+        "one row": lambda p: p[:1],
+    }
+
+    def broken_step_fn(tokens, state):
+        log_probs, state = step_fn(tokens, state)
+        return fixes[broken](log_probs), state
+
+    run = {"generate": lambda f: generate(f, [0, 1], initial_state(2), steps=3, seed=0),
+           "beam_search": lambda f: beam_search(f, [0, 1], initial_state(2), steps=3, beam_width=2)}
+    run[search](step_fn)  # the contract kept: no error
+    with pytest.raises(ValueError, match=match):
+        run[search](broken_step_fn)
