@@ -390,6 +390,11 @@ class DNCCell(_MemoryCell):
     eps + (1 - eps) u before the product, so the gradient of the product stays finite. The
     controller reads [x_t, r_{t-1}] and the cell outputs [h_t, r_t]. All states start at zero.
 
+    The usage equation is differentiated as the paper writes it, through w^w_{t-1} too.
+    DeepMind's implementation (github.com/google-deepmind/dnc, `addressing.Freeness`) stops the
+    gradient of the usage through the previous write weighting; `stop_usage_gradient=True` does
+    the same (the forward pass is identical either way).
+
     The states are [y_t = [h_t, r_t], (c_t for the LSTM controller), M_t (N * W), u_t (N),
     L_t (N * N), p_t (N), read weightings (R * N), write weighting (N)]; `unpack_states`
     names them.
@@ -407,6 +412,8 @@ class DNCCell(_MemoryCell):
         clip_value: bound of the controller interface.
         kernel_initializer, recurrent_initializer, bias_initializer: controller and interface
             initializers.
+        stop_usage_gradient: stop the gradient of u_t through w^w_{t-1}, as DeepMind's
+            implementation does (default False: the paper's equation, differentiated fully).
 
     Call arguments:
         inputs: x_t, shape (batch, features).
@@ -418,11 +425,13 @@ class DNCCell(_MemoryCell):
         (2, 48)
     """
 
-    def __init__(self, units, memory_size=16, memory_width=8, read_heads=1, **kwargs):
+    def __init__(self, units, memory_size=16, memory_width=8, read_heads=1,
+                 stop_usage_gradient=False, **kwargs):
         super().__init__(
             units, memory_size=memory_size, memory_width=memory_width, read_heads=read_heads,
             **kwargs,
         )
+        self.stop_usage_gradient = bool(stop_usage_gradient)
         n, w, r = self.memory_size, self.memory_width, self.read_heads
         self.state_size = [self.output_size] + ([self.units] if self.controller == "lstm" else [])
         self.state_size += [n * w, n, n * n, n, r * n, n]
@@ -488,6 +497,8 @@ class DNCCell(_MemoryCell):
         w_read_prev, w_write_prev = f32["read_weightings"], f32["write_weightings"][:, 0]
         memory, link, precedence = f32["memory"], f32["link"], f32["precedence"]
         # usage and allocation
+        if self.stop_usage_gradient:  # as DeepMind's implementation (the paper: differentiated)
+            w_write_prev = ops.stop_gradient(w_write_prev)
         psi = ops.prod(1.0 - free_gates[:, :, None] * w_read_prev, axis=1)
         usage = (f32["usage"] + w_write_prev - f32["usage"] * w_write_prev) * psi
         allocation = self.allocation(usage)
@@ -517,6 +528,9 @@ class DNCCell(_MemoryCell):
                       precedence, ops.reshape(w_read, (-1, r * n)), w_write)
         ]
         return output, new_states
+
+    def get_config(self):
+        return {**super().get_config(), "stop_usage_gradient": self.stop_usage_gradient}
 
 
 def memory_trace(cell, inputs):
