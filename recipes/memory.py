@@ -179,15 +179,32 @@ class NTMCell(_MemoryCell):
         read heads (on the memory just written):  r_t = sum_i w_t(i) M_t(i)
 
     K is the cosine similarity. The write heads address M_{t-1}; the read heads then address
-    and read M_t, so a value can be read at the step it is written (as in the DNC). The
+    and read M_t, so a value can be read at the step it is written (as in the DNC; Collier and
+    Beel read before writing, see below). The
     controller (an LSTM, or a feed-forward layer with `controller="feedforward"`) reads
     [x_t, r_{t-1}] and gives h_t; the cell outputs [h_t, r_t]. A small epsilon is added to w~
     before sharpening so that 0^gamma has a finite gradient.
 
-    Initialisation as Collier and Beel (2018) found stable: the memory starts at a small
-    constant (1e-6), the initial read vectors r_0 (`initial_reads`) and the initial weightings
-    w_0 = softmax(`initial_read_logits`, `initial_write_logits`) are learnt, and the interface is
-    clipped to [-clip_value, clip_value].
+    Initialisation after Collier and Beel (2018), who found it stable: the memory starts at a
+    small constant (1e-6), the initial read vectors r_0 (`initial_reads`) and the initial
+    weightings w_0 = softmax(`initial_read_logits`, `initial_write_logits`) are learnt, and the
+    interface is clipped to [-clip_value, clip_value].
+
+    Deviations from Collier and Beel's implementation (github.com/MarkPKCollier/
+    NeuralTuringMachine, `ntm.py`), which the paper leaves open:
+    - keys: ours is the clipped interface itself, k_t in [-clip_value, clip_value]; theirs is
+      tanh of it, in (-1, 1). The cosine similarity sees only the key's direction, which the
+      tanh changes by squashing its large entries.
+    - initial reads: ours r_0 = `initial_reads` as learnt; theirs tanh of a learnt vector.
+    - order: ours writes first and reads the memory just written (M_t, with read weightings
+      addressed on M_t); theirs addresses every head on M_{t-1} and reads M_{t-1}, then writes,
+      so a value written at step t is read at t + 1 at the earliest.
+    - several write heads: ours erases with all of them, then adds all (the paper's
+      M_{t-1} prod (1 - w e) + sum w a); theirs erases and adds head by head.
+    - initial memory: ours a fixed constant 1e-6; theirs ("constant" mode) a variable started
+      at 1e-6, which TensorFlow 1 trains by default.
+    - ours adds 1e-6 to w~ before sharpening (finite gradient of 0^gamma); theirs does not.
+    - output: ours [h_t, r_t] (add a Dense); theirs a clipped dense layer of [h_t, r_t].
 
     The states are [y_t = [h_t, r_t], (c_t for the LSTM controller), M_t (flattened N * M),
     read weightings (R * N), write weightings (W * N)]; `unpack_states` names them.
