@@ -221,16 +221,22 @@ def _run(cell, x, initial_state):
     return np.asarray(states), np.asarray(h)
 
 
-def collect_states(cell, inputs, initial_state=None):
+def collect_states(cell, inputs, initial_state=None, include_inputs=False):
     """Drive the reservoir with `inputs` and return its states h_1..h_T as a NumPy array.
+
+    By default the readout sees the reservoir state h_t only. Lukosevicius's practical guide
+    (2012) reads y_t = W_out [1; u_t; h_t] instead: with `include_inputs=True` every row
+    is [u_t, h_t], and a `RidgeReadout` with `use_bias=True` adds the 1.
 
     Args:
         cell: an `EchoStateCell` (or any cell whose state is its output).
         inputs: u_1..u_T, shape (time, features) or (batch, time, features).
         initial_state: h_0, shape (units,) or (batch, units); zeros by default.
+        include_inputs: return [u_t, h_t] (features + units) instead of h_t.
 
     Returns:
-        The states, shape (time, units) or (batch, time, units) like `inputs`.
+        The states, shape (time, units) or (batch, time, units) like `inputs` (units + features
+        with `include_inputs=True`, the inputs first).
 
     Example:
         >>> cell = EchoStateCell(50, seed=0)
@@ -239,6 +245,8 @@ def collect_states(cell, inputs, initial_state=None):
     """
     x, batched = _sequences(cell, inputs)
     states, _ = _run(cell, x, initial_state)
+    if include_inputs:
+        states = np.concatenate([x.astype(states.dtype), states], axis=-1)
     return states if batched else states[0]
 
 
@@ -273,6 +281,12 @@ class RidgeReadout:
 
     `predict` applies the float64 solution in NumPy; `as_layer` returns a `keras.layers.Dense`
     with the same weights, to put after `keras.layers.RNN(EchoStateCell(...))` in a model.
+
+    Lukosevicius's practical guide reads y = W_out [1; u; x] from the bias, the input and the
+    reservoir state: fit on `collect_states(cell, inputs, include_inputs=True)` with
+    `use_bias=True` for that (by default the states are the reservoir's alone). His ridge
+    formula W_out = Y X^T (X X^T + ridge I)^-1 shrinks the bias weight with the others; ours
+    leaves the bias unshrunk.
 
     Reference: M. Lukosevicius (2012), "A practical guide to applying echo state networks",
     Neural Networks: Tricks of the Trade (section 4, ridge regression and washout).
@@ -362,7 +376,7 @@ class RidgeReadout:
         return layer
 
 
-def free_run(cell, readout, warmup_inputs, steps, initial_state=None):
+def free_run(cell, readout, warmup_inputs, steps, initial_state=None, include_inputs=False):
     """Generate `steps` outputs from an ESN by feeding each output back as the next input.
 
     The reservoir is first driven by the true inputs u_1..u_T (`warmup_inputs`, teacher
@@ -371,7 +385,9 @@ def free_run(cell, readout, warmup_inputs, steps, initial_state=None):
 
         h_t = cell(u_t, h_{t-1}) for t <= T;   y_t = h_t W_out + b;   u_{t+1} = y_t for t >= T
 
-    so the readout must have been fitted to predict the next input (outputs = features).
+    so the readout must have been fitted to predict the next input (outputs = features). With
+    `include_inputs=True` the readout reads [u_t, h_t], as fitted on
+    `collect_states(..., include_inputs=True)`: y_t = [u_t, h_t] W_out + b.
 
     Args:
         cell: the `EchoStateCell` the readout was fitted on.
@@ -379,6 +395,7 @@ def free_run(cell, readout, warmup_inputs, steps, initial_state=None):
         warmup_inputs: u_1..u_T, shape (time, features) or (batch, time, features).
         steps: how many outputs to generate.
         initial_state: h_0 before the warmup, shape (units,) or (batch, units); zeros by default.
+        include_inputs: whether the readout reads [u_t, h_t] instead of h_t.
 
     Returns:
         y_T..y_{T+steps-1}, the predictions of u_{T+1}..u_{T+steps}: shape (steps, features) or
@@ -393,9 +410,10 @@ def free_run(cell, readout, warmup_inputs, steps, initial_state=None):
     steps = check_positive_int("steps", steps)
     x, batched = _sequences(cell, warmup_inputs, "warmup_inputs")
     _, h = _run(cell, x, initial_state)
+    u = x[:, -1]
     outputs = []
     for t in range(steps):
-        y = readout.predict(h)
+        y = readout.predict(np.concatenate([u, h], axis=-1) if include_inputs else h)
         if t == 0 and y.shape[-1] != x.shape[-1]:
             raise ValueError(
                 f"free running feeds the outputs back as inputs, so the readout must have as many "
@@ -403,7 +421,8 @@ def free_run(cell, readout, warmup_inputs, steps, initial_state=None):
             )
         outputs.append(y)
         if t < steps - 1:
-            h, _ = cell(ops.convert_to_tensor(y, dtype=cell.compute_dtype), [h])
+            u = y.astype(cell.compute_dtype)
+            h, _ = cell(ops.convert_to_tensor(u), [h])
             h = ops.convert_to_numpy(h)
     outputs = np.stack(outputs, axis=1)
     return outputs if batched else outputs[0]
