@@ -219,6 +219,16 @@ class KneserNeyLM:
     n1 / (n1 + 2 n2), with n1, n2 the numbers of k-grams whose a_k is 1 and 2 (Ney et al. 1994).
     Every P_k sums to one over the V tokens, and no token has probability zero.
 
+    No sentence-start padding: `fit` counts the n-grams of one token stream, with no start
+    symbol <s> and no end symbol </s>, as suits a character stream (our texts' newlines are
+    ordinary tokens). A position with fewer than n - 1 tokens before it is predicted from the
+    longest context it has (an order whose context would reach before the start passes
+    P_{k-1} through), and position 0 from P_1, which for n > 1 is built from continuation
+    counts, not frequencies. Chen and Goodman, and toolkits such as SRILM and KenLM, instead pad
+    every sentence with <s> (and end it with </s>), so that the first tokens of a sentence are
+    predicted from "<s> ..." contexts and the end of a sentence is a predicted event. Modified
+    Kneser-Ney (three discounts per order, Chen and Goodman's best) is not implemented.
+
     References: R. Kneser and H. Ney (1995), "Improved backing-off for m-gram language
     modeling", ICASSP; S. F. Chen and J. Goodman (1999), "An empirical study of smoothing
     techniques for language modeling", Computer Speech and Language 13(4).
