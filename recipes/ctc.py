@@ -61,6 +61,8 @@ def _check_logits(logits, blank_index, name="logits"):
         raise ValueError(
             f"`{name}` must have shape (batch, frames, classes), got a tensor of shape {shape}."
         )
+    if shape[1] is not None and shape[1] < 1:
+        raise ValueError(f"`{name}` must have at least one frame, got shape {shape}.")
     if shape[-1] is not None and not 0 <= blank_index < shape[-1]:
         raise ValueError(
             f"`blank_index` must be in [0, {shape[-1]}) for {shape[-1]} classes, got {blank_index}."
@@ -95,6 +97,8 @@ def ctc_loss(labels, logits, label_lengths=None, logit_lengths=None, blank_index
         (batch,) float tensor of negative log-likelihoods; +inf (or a very large number,
         depending on the backend) where no path fits, i.e. when a row needs more frames than it
         has (|l| plus one per pair of equal neighbours).
+
+    NaN logits give a NaN loss (the loss is computed inside a model, as any Keras loss).
 
     Raises:
         ValueError: for a label equal to `blank_index` or outside [0, classes), padding before
@@ -264,6 +268,9 @@ def _decode_inputs(logits, logit_lengths, blank_index):
     if not str(logits.dtype).startswith(("float", "bfloat")):
         logits = ops.cast(logits, "float32")
     batch, frames, _ = _check_logits(logits, blank_index)
+    values = concrete(logits)
+    if values is not None and np.isnan(values).any():
+        raise ValueError("`logits` must not hold NaN.")
     if logit_lengths is None:
         lengths = np.full((batch,), frames, dtype="int32")
     else:
@@ -348,6 +355,18 @@ def ctc_beam_search_decode(logits, logit_lengths=None, beam_width=16, top_paths=
     return labellings, np.asarray(ops.convert_to_numpy(log_probs), dtype="float64")
 
 
+def _integer_labels(name, labels):
+    """`labels` as a 1-D int64 array, if it is a (possibly empty) 1-D sequence of integers."""
+    array = np.asarray(labels)
+    if array.ndim != 1:
+        raise ValueError(f"`{name}` must be a 1-D sequence of labels, got shape {array.shape}.")
+    if array.size and array.dtype.kind not in "iu" and not (
+        array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array))
+    ):
+        raise ValueError(f"`{name}` must hold integer labels, got {array.dtype} values {array.tolist()[:8]}.")
+    return array.astype("int64")
+
+
 def ctc_collapse(path, blank_index=0):
     """The map B of Graves et al. (2006): merge repeated labels, then remove blanks.
 
@@ -357,7 +376,7 @@ def ctc_collapse(path, blank_index=0):
     """
     blank_index = _check_index("blank_index", blank_index)
     out, previous = [], None
-    for label in np.asarray(path).reshape(-1).tolist():
+    for label in _integer_labels("path", path).tolist():
         if label != previous and label != blank_index:
             out.append(int(label))
         previous = label
@@ -366,8 +385,12 @@ def ctc_collapse(path, blank_index=0):
 
 def _log_posteriors(posteriors, from_logits, name="posteriors"):
     x = np.asarray(ops.convert_to_numpy(posteriors), dtype="float64")
-    if x.ndim != 2:
-        raise ValueError(f"`{name}` must have shape (frames, classes), got {x.shape}.")
+    if x.ndim != 2 or 0 in x.shape:
+        raise ValueError(
+            f"`{name}` must have shape (frames, classes) with at least one of each, got {x.shape}."
+        )
+    if np.isnan(x).any() or np.isposinf(x).any():
+        raise ValueError(f"`{name}` must not hold NaN or +inf.")
     if from_logits:
         x = x - x.max(axis=-1, keepdims=True)
         return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
@@ -424,7 +447,7 @@ def ctc_forced_alignment(posteriors, labels, blank_index=0, from_logits=False):
     blank_index = _check_index("blank_index", blank_index)
     log_y = _log_posteriors(posteriors, from_logits)
     frames, classes = log_y.shape
-    labels = [int(v) for v in np.asarray(labels).reshape(-1)]
+    labels = _integer_labels("labels", labels).tolist()
     if any(not 0 <= v < classes or v == blank_index for v in labels):
         raise ValueError(
             f"`labels` must be class indices in [0, {classes}) other than the blank "

@@ -27,12 +27,24 @@ def _tokens(sequence, unit, name):
     if isinstance(sequence, str):
         return sequence.split() if unit == "word" else list(sequence)
     if isinstance(sequence, np.ndarray):
+        if sequence.ndim != 1:
+            raise ValueError(
+                f"`{name}` must hold 1-D sequences of tokens, got an array of shape {sequence.shape}."
+            )
         sequence = sequence.tolist()
     if not isinstance(sequence, (list, tuple)):
         raise ValueError(
             f"`{name}` must hold sequences (lists or tuples of tokens, or strings), got "
             f"{type(sequence).__name__}."
         )
+    for token in sequence:  # tokens are compared and counted: hashable, and equal to themselves
+        if isinstance(token, (list, dict, set, np.ndarray)) or (
+            isinstance(token, (float, np.floating)) and math.isnan(token)
+        ):
+            raise ValueError(
+                f"`{name}` must hold sequences of tokens (strings, integers), got the token "
+                f"{token!r} in {sequence!r}."
+            )
     return list(sequence)
 
 
@@ -231,9 +243,11 @@ def bleu(references, hypotheses, max_order=4, smoothing=False, epsilon=0.1,
                 most |= _ngrams(x, n)  # the maximum count of every n-gram over the references
             matches[n - 1] += sum(min(k, most[g]) for g, k in counts.items())
             totals[n - 1] += max(len(hyp) - n + 1, 0)
+    if c == 0:
+        raise ValueError("`hypotheses` must hold at least one token in all; BLEU of no output is undefined.")
     numerators = np.where((matches == 0) & smoothing, epsilon, matches)
     precisions = np.divide(numerators, totals, out=np.zeros(max_order), where=totals > 0)
-    brevity = 1.0 if c > r else (math.exp(1 - r / c) if c > 0 else 0.0)
+    brevity = 1.0 if c > r else math.exp(1 - r / c)
     score = 0.0 if (precisions == 0).any() else brevity * math.exp(np.mean(np.log(precisions)))
     if return_details:
         details = {"precisions": precisions.tolist(), "brevity_penalty": brevity,

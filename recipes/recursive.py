@@ -209,7 +209,8 @@ def check_trees(children, levels):
         b, j = np.argwhere(levels < -1)[0]
         raise ValueError(f"`levels` must be >= -1 (-1 at padding slots); tree {b}, node {j} has {levels[b, j]}.")
     present = children >= 0
-    child_levels = np.take_along_axis(levels[:, :, None], np.maximum(children, 0).reshape(len(levels), -1, 1), 1)
+    flat = np.maximum(children, 0).reshape(len(levels), nodes * children.shape[2], 1)
+    child_levels = np.take_along_axis(levels[:, :, None], flat, 1)
     child_levels = np.where(present, child_levels.reshape(children.shape), -1)
     to_padding = (levels[:, :, None] >= 0) & present & (child_levels < 0)
     if to_padding.any():
@@ -296,6 +297,11 @@ class _TreeLayer(keras.layers.Layer):
             raise ValueError(
                 f"{name}: `inputs`, `children` and `levels` must have the same number of nodes "
                 f"(axis 1); got {inputs_shape}, {children_shape} and {levels_shape}."
+            )
+        if sizes and min(sizes) < 1:
+            raise ValueError(
+                f"{name} needs at least one node slot (axis 1 of `inputs`, `children`, `levels`); "
+                f"got {inputs_shape}."
             )
         if self.max_levels is None and not sizes:
             raise ValueError(

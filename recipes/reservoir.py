@@ -41,6 +41,14 @@ def sparse_reservoir(units, connectivity, spectral_radius, rng):
         A float64 array. Raises a ValueError when every eigenvalue of the draw is zero (a
         nilpotent matrix, which only a tiny, very sparse draw can be): it cannot be rescaled.
     """
+    units = check_positive_int("units", units)
+    connectivity = check_number("connectivity", connectivity, lambda v: 0 < v <= 1, "a float in (0, 1]")
+    spectral_radius = check_number("spectral_radius", spectral_radius, lambda v: v > 0, "a positive float")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(
+            f"`rng` must be a `np.random.Generator` (e.g. np.random.default_rng(seed)), got "
+            f"{type(rng).__name__}."
+        )
     count = max(1, round(connectivity * units * units))
     flat = np.zeros(units * units)
     flat[rng.choice(units * units, size=count, replace=False)] = rng.uniform(-1.0, 1.0, size=count)
@@ -195,11 +203,13 @@ class EchoStateCell(keras.layers.Layer):
 def _sequences(cell, inputs, name="inputs"):
     """`inputs` as a float array of shape (batch, time, features), and whether it had a batch."""
     x = np.asarray(inputs)
-    if x.ndim not in (2, 3) or x.shape[-2] < 1:
+    if x.ndim not in (2, 3) or x.shape[-2] < 1 or x.shape[-1] < 1:
         raise ValueError(
             f"`{name}` must have shape (time, features) or (batch, time, features) with at least "
-            f"one step; got shape {x.shape}."
+            f"one step and one feature; got shape {x.shape}."
         )
+    if x.dtype.kind not in "iufb" or not np.all(np.isfinite(x)):
+        raise ValueError(f"`{name}` must hold finite numbers (no NaN or inf).")
     batched = x.ndim == 3
     return (x if batched else x[None]).astype(cell.compute_dtype), batched
 
@@ -212,6 +222,11 @@ def _run(cell, x, initial_state):
     order of magnitude slower); PyTorch runs it eagerly, as `torch.compile` is slow to start.
     """
     h0 = np.zeros((cell.units,)) if initial_state is None else np.asarray(initial_state)
+    if h0.shape not in ((cell.units,), (x.shape[0], cell.units)) or not np.all(np.isfinite(h0)):
+        raise ValueError(
+            f"`initial_state` must be finite, of shape ({cell.units},) or ({x.shape[0]}, "
+            f"{cell.units}), got shape {h0.shape}."
+        )
     h0 = np.broadcast_to(h0, (x.shape[0], cell.units)).astype(cell.compute_dtype)
     inputs = [keras.Input((None, x.shape[-1])), keras.Input((cell.units,))]
     layer = keras.layers.RNN(cell, return_sequences=True, return_state=True)
@@ -334,6 +349,12 @@ class RidgeReadout:
             )
         x = _rows("states", states, washout)
         y = _rows("targets", targets, washout).astype(np.float64)
+        for name, rows in (("states", x), ("targets", y)):
+            if rows.shape[-1] < 1 or not np.all(np.isfinite(rows)):
+                raise ValueError(
+                    f"`{name}` must hold finite numbers (no NaN or inf) and at least one "
+                    f"column, got shape {np.shape(states if name == 'states' else targets)}."
+                )
         # In float64, with a constant input 1 whose weight is the bias.
         columns = [x, np.ones((len(x), 1))] if self.use_bias else [x]
         x = np.concatenate(columns, axis=1, dtype=np.float64)
@@ -356,7 +377,9 @@ class RidgeReadout:
         """y = x W_out + b in float64, for states of shape (..., features)."""
         self._check_fitted()
         states = np.asarray(states, dtype=np.float64)
-        if states.shape[-1] != self.kernel.shape[0]:
+        if not np.all(np.isfinite(states)):
+            raise ValueError("`states` must hold finite numbers (no NaN or inf).")
+        if states.ndim < 1 or states.shape[-1] != self.kernel.shape[0]:
             raise ValueError(
                 f"`states` must have {self.kernel.shape[0]} features (as in `fit`), got shape "
                 f"{states.shape}."

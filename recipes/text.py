@@ -29,7 +29,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from recipes.base import check_positive_int
+from recipes.base import check_positive_int, concrete
 
 UNKNOWN = "\N{REPLACEMENT CHARACTER}"  # "�", what `decode` writes for the unknown id 0
 
@@ -75,6 +75,11 @@ class CharVocabulary:
         """The characters of `text` that occur at least `min_count` times."""
         min_count = check_positive_int("min_count", min_count)
         codes, counts = np.unique(_code_points(text), return_counts=True)
+        if not np.any(counts >= min_count):
+            raise ValueError(
+                f"`text` must hold at least one character that occurs `min_count` = {min_count} "
+                f"times, got {text[:40]!r}."
+            )
         return cls([chr(c) for c in codes[counts >= min_count]], unknown=unknown)
 
     @property
@@ -97,7 +102,7 @@ class CharVocabulary:
     def decode(self, ids):
         """The text of a sequence of ids (id 0 and ids out of range become `unknown`)."""
         table = [self.unknown] + self.chars
-        ids = np.asarray(ids).reshape(-1)
+        ids = _integer_ids("ids", ids)
         return "".join(table[i] if 0 < i < len(table) else self.unknown for i in ids)
 
     def get_config(self):
@@ -106,6 +111,20 @@ class CharVocabulary:
     @classmethod
     def from_config(cls, config):
         return cls(config["chars"], unknown=config["unknown"])
+
+
+def _integer_ids(name, ids):
+    """`ids` as a 1-D int64 array, if it is a (possibly empty) 1-D sequence of integers."""
+    array = np.asarray(ids)
+    if array.ndim != 1:
+        raise ValueError(f"`{name}` must be a 1-D sequence of token ids, got shape {array.shape}.")
+    if array.size and array.dtype.kind not in "iu" and not (
+        array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array))
+    ):
+        raise ValueError(
+            f"`{name}` must hold integer token ids, got {array.dtype} values {array[:8].tolist()}."
+        )
+    return array.astype(np.int64)
 
 
 def _code_points(text):
@@ -145,6 +164,7 @@ def stateful_batches(ids, batch_size, window):
     window = check_positive_int("window", window)
     if ids.ndim != 1:
         raise ValueError(f"`ids` must be 1-D, got shape {ids.shape}.")
+    _integer_ids("ids", ids)  # integers (of any dtype), never NaN
     n_windows = (len(ids) - 1) // (batch_size * window)
     if n_windows < 1:
         raise ValueError(
@@ -170,15 +190,60 @@ def target_log_probs(predictions, targets, from_logits=True):
         targets: integer ids of shape (...).
 
     Returns:
-        A tensor of shape (...).
+        A tensor of shape (...). NaN or +inf predictions and targets outside [0, vocabulary)
+        raise a ValueError when the values exist (eager calls); inside a traced function they
+        cannot be read.
     """
     predictions = ops.convert_to_tensor(predictions)
+    targets = ops.convert_to_tensor(targets)
+    shape, target_shape = tuple(predictions.shape), tuple(targets.shape)
+    if len(shape) < 1 or len(target_shape) != len(shape) - 1 or any(
+        a is not None and b is not None and a != b for a, b in zip(target_shape, shape[:-1])
+    ):
+        raise ValueError(
+            f"`targets` must have the shape of `predictions` without its last axis, "
+            f"{shape[:-1]}, got {target_shape}."
+        )
+    if shape[-1] is not None and shape[-1] < 1:
+        raise ValueError(f"`predictions` must score at least one token, got shape {shape}.")
+    _check_scores("predictions", predictions)
+    values = concrete(targets)
+    if values is not None and values.size:
+        ids = _integer_ids("targets", values.reshape(-1))
+        if ids.min() < 0 or ids.max() >= shape[-1]:
+            raise ValueError(
+                f"`targets` must be token ids in [0, {shape[-1]}), got [{ids.min()}, {ids.max()}]."
+            )
     if from_logits:
         log_p = ops.log_softmax(ops.cast(predictions, "float32"), axis=-1)
     else:
         log_p = ops.log(ops.cast(predictions, "float32"))
-    targets = ops.expand_dims(ops.cast(ops.convert_to_tensor(targets), "int32"), -1)
+    targets = ops.expand_dims(ops.cast(targets, "int32"), -1)
     return ops.squeeze(ops.take_along_axis(log_p, targets, axis=-1), -1)
+
+
+def _check_scores(name, scores):
+    """Raise if the values of `scores` (logits, log-probabilities) exist and hold NaN or +inf."""
+    values = concrete(scores)
+    if values is not None and values.size and np.any(np.isnan(values) | np.isposinf(values)):
+        raise ValueError(f"`{name}` must not hold NaN or +inf, got {values.reshape(-1)[:8].tolist()}...")
+
+
+def _log_probs_array(log_probs):
+    """`log_probs` as float64 NumPy values, checked: non-empty, log-probabilities (<= 0, -inf
+    allowed), no NaN."""
+    log_probs = np.asarray(ops.convert_to_numpy(log_probs), dtype=np.float64)
+    if log_probs.size == 0:
+        raise ValueError("`log_probs` must hold at least one log-probability, got none.")
+    nan = np.isnan(log_probs)
+    if nan.any() or (log_probs > 1e-6).any():
+        largest = log_probs[~nan].max() if (~nan).any() else float("nan")
+        raise ValueError(
+            f"`log_probs` must be natural-log probabilities, <= 0 and not NaN; got "
+            f"{int(nan.sum())} NaN and a largest value of {largest} (probabilities or bits "
+            f"instead of log-probabilities?)."
+        )
+    return log_probs
 
 
 def bits_per_character(log_probs):
@@ -188,14 +253,14 @@ def bits_per_character(log_probs):
     A model that spreads its probability evenly over V characters scores log2 V bits; Shannon
     (1951) estimated that English carries about 0.6 to 1.3 bits per character.
     """
-    log_probs = np.asarray(ops.convert_to_numpy(log_probs), dtype=np.float64)
+    log_probs = _log_probs_array(log_probs)
     return float(-log_probs.mean() / math.log(2.0))
 
 
 def perplexity(log_probs):
     """Perplexity, exp(-mean log p) = 2 ** bits_per_character: the number of equally likely
     choices the model is as unsure as, on average, at every step."""
-    log_probs = np.asarray(ops.convert_to_numpy(log_probs), dtype=np.float64)
+    log_probs = _log_probs_array(log_probs)
     return float(np.exp(-log_probs.mean()))
 
 
@@ -375,6 +440,19 @@ def _check_filters(top_k, top_p):
         raise ValueError(f"`top_p` must be None or a float in (0, 1], got {top_p!r}.")
 
 
+def _checked_logits(logits):
+    """`logits` as a float32 tensor of shape (batch, vocabulary >= 1), without NaN or +inf."""
+    logits = ops.convert_to_tensor(logits)
+    shape = tuple(logits.shape)
+    if len(shape) != 2 or (shape[-1] is not None and shape[-1] < 1):
+        raise ValueError(
+            f"`logits` must have shape (batch, vocabulary) with a vocabulary of at least one "
+            f"token, got {shape}."
+        )
+    _check_scores("logits", logits)
+    return ops.cast(logits, "float32")
+
+
 def filter_logits(logits, top_k=None, top_p=None):
     """Set to -inf the logits of every token outside the top-k and outside the nucleus.
 
@@ -389,7 +467,7 @@ def filter_logits(logits, top_k=None, top_p=None):
         top_p: None or a float in (0, 1].
     """
     _check_filters(top_k, top_p)
-    logits = ops.cast(ops.convert_to_tensor(logits), "float32")
+    logits = _checked_logits(logits)
     vocabulary = ops.shape(logits)[-1]
     if top_k is not None:
         kth = ops.top_k(logits, min(top_k, vocabulary))[0][..., -1:]
@@ -419,10 +497,11 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, seed=None):
     Returns:
         int32 token ids, shape (batch,).
     """
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or temperature < 0:
+    if (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
+            or not math.isfinite(temperature) or temperature < 0):
         raise ValueError(f"`temperature` must be a float >= 0, got {temperature!r}.")
     _check_filters(top_k, top_p)
-    logits = ops.cast(ops.convert_to_tensor(logits), "float32")
+    logits = _checked_logits(logits)
     if temperature == 0:
         return ops.cast(ops.argmax(logits, axis=-1), "int32")
     logits = filter_logits(logits / temperature, top_k=top_k, top_p=top_p)
@@ -430,10 +509,24 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, seed=None):
 
 
 def _rows_of(tokens):
-    tokens = np.asarray(ops.convert_to_numpy(tokens)).astype(np.int32).reshape(-1)
+    tokens = np.asarray(ops.convert_to_numpy(tokens))
+    tokens = _integer_ids("tokens", tokens.reshape(-1) if tokens.ndim == 0 else tokens)
     if len(tokens) == 0:
         raise ValueError("`tokens` must hold at least one start token.")
-    return tokens
+    if tokens.min() < 0:
+        raise ValueError(f"`tokens` must be token ids >= 0, got {tokens.tolist()[:8]}.")
+    return tokens.astype(np.int32)
+
+
+def _check_end_token(end_token, vocabulary):
+    if end_token is not None and (
+        isinstance(end_token, bool) or not isinstance(end_token, (int, np.integer))
+        or not 0 <= end_token < vocabulary
+    ):
+        raise ValueError(
+            f"`end_token` must be None or a token id in [0, {vocabulary}) (the vocabulary of "
+            f"`step_fn`), got {end_token!r}."
+        )
 
 
 def _checked_log_probs(log_probs, rows, first_step):
@@ -490,6 +583,8 @@ def generate(step_fn, tokens, state, steps, temperature=1.0, top_k=None, top_p=N
     for step in range(steps):
         log_probs, state = step_fn(ops.convert_to_tensor(tokens), state)
         checked = _checked_log_probs(log_probs, len(tokens), first_step=step == 0)
+        if step == 0:
+            _check_end_token(end_token, checked.shape[1])
         chosen = np.asarray(ops.convert_to_numpy(
             sample_next(log_probs, temperature, top_k, top_p, seed=seed)))
         log_probs = checked
@@ -533,10 +628,17 @@ def beam_search(step_fn, tokens, state, steps, beam_width=4, end_token=None, len
     """
     steps = check_positive_int("steps", steps)
     beam_width = check_positive_int("beam_width", beam_width)
-    if isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float)) or length_penalty < 0:
+    if (isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float))
+            or not math.isfinite(length_penalty) or length_penalty < 0):
         raise ValueError(f"`length_penalty` must be a float >= 0, got {length_penalty!r}.")
     tokens = _rows_of(tokens)
     batch, width = len(tokens), beam_width
+    for leaf in keras.tree.flatten(state):
+        if leaf is None or len(getattr(leaf, "shape", ())) < 1 or leaf.shape[0] not in (None, batch):
+            raise ValueError(
+                f"`state` must be a nest of tensors whose leading dimension is the number of "
+                f"rows of `tokens`, {batch}; got a leaf {leaf!r:.80}."
+            )
     state = keras.tree.map_structure(lambda s: ops.repeat(s, width, axis=0), state)
     tokens = np.repeat(tokens, width)
     scores = np.full((batch, width), -np.inf)
@@ -548,6 +650,8 @@ def beam_search(step_fn, tokens, state, steps, beam_width=4, end_token=None, len
         log_probs, state = step_fn(ops.convert_to_tensor(tokens), state)
         log_probs = _checked_log_probs(log_probs, len(tokens), first_step=step == 0)
         vocabulary = log_probs.shape[-1]
+        if step == 0:
+            _check_end_token(end_token, vocabulary)
         log_probs = log_probs.reshape(batch, width, vocabulary)
         if end_token is not None:  # a finished beam extends only by end_token, at no cost
             log_probs[finished] = -np.inf
