@@ -68,6 +68,20 @@ def check_step_input(cell_name, input_shape):
     return int(input_shape[-1])
 
 
+def check_built_input(cell, inputs):
+    """Raise unless the step input `inputs` has the shape (batch, features) that `cell` was built
+    for (`cell.input_features`, which the cell's `build` sets): a later call with another
+    feature size would otherwise fail deep in a backend's matrix product."""
+    features = getattr(cell, "input_features", None)
+    shape = tuple(inputs.shape)
+    if features is not None and (len(shape) != 2 or shape[-1] not in (None, features)):
+        raise ValueError(
+            f"{type(cell).__name__} was built for `inputs` with {features} features, i.e. "
+            f"sequences of shape (batch, time, {features}) in keras.layers.RNN; got a step "
+            f"input of shape {shape}."
+        )
+
+
 def concrete(x):
     """`x` as a NumPy array when its values exist now (NumPy data, an eager tensor), or None
     when they do not: a symbolic `keras.Input`, or a tensor traced by `tf.function` or

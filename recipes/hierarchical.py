@@ -14,7 +14,7 @@ import keras
 import numpy as np
 from keras import activations, initializers, ops, regularizers
 
-from recipes.base import check_positive_int, check_step_input, serialize
+from recipes.base import check_built_input, check_positive_int, check_step_input, serialize
 
 
 class _BlockMask(keras.constraints.Constraint):
@@ -136,6 +136,7 @@ class ClockworkCell(keras.layers.Layer):
 
     def build(self, input_shape):
         features = check_step_input("ClockworkCell", input_shape)
+        self.input_features = features
         mask, base = self.block_mask, self.recurrent_initializer
         self.kernel = self.add_weight(
             shape=(features, self.units),
@@ -158,6 +159,7 @@ class ClockworkCell(keras.layers.Layer):
             )
 
     def call(self, inputs, states, training=False):
+        check_built_input(self, inputs)
         x, h_prev, t = inputs, states[0], states[1]
         W_H = self.recurrent_kernel * ops.convert_to_tensor(self.block_mask, dtype=h_prev.dtype)
         z = ops.matmul(x, self.kernel) + ops.matmul(h_prev, W_H)

@@ -19,7 +19,13 @@ import keras
 import numpy as np
 from keras import activations, initializers, ops
 
-from recipes.base import check_number, check_positive_int, check_step_input, serialize
+from recipes.base import (
+    check_built_input,
+    check_number,
+    check_positive_int,
+    check_step_input,
+    serialize,
+)
 
 _EPSILON = 1e-6
 
@@ -80,6 +86,7 @@ class _MemoryCell(keras.layers.Layer):
 
     def build(self, input_shape):
         features = check_step_input(type(self).__name__, input_shape)
+        self.input_features = features
         gates = 4 if self.controller == "lstm" else 1
         self.kernel = self.add_weight(
             shape=(features + self.read_size, gates * self.units),
@@ -334,6 +341,7 @@ class NTMCell(_MemoryCell):
         return w_sharp / ops.sum(w_sharp, axis=-1, keepdims=True)
 
     def call(self, inputs, states, training=False):
+        check_built_input(self, inputs)
         named = self.unpack_states(states)
         h_prev, reads_prev = self.split_output(named["output"])
         h, c = self.controller_step(inputs, reads_prev, h_prev, named.get("c"))
@@ -494,6 +502,7 @@ class DNCCell(_MemoryCell):
         return ops.einsum("bj,bjn->bn", sorted_allocation, unsort)
 
     def call(self, inputs, states, training=False):
+        check_built_input(self, inputs)
         s = self.unpack_states(states)
         h_prev, reads_prev = self.split_output(s["output"])
         h, c = self.controller_step(inputs, reads_prev, h_prev, s.get("c"))

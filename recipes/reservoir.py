@@ -21,7 +21,13 @@ import keras
 import numpy as np
 from keras import activations, ops
 
-from recipes.base import check_number, check_positive_int, check_step_input, serialize
+from recipes.base import (
+    check_built_input,
+    check_number,
+    check_positive_int,
+    check_step_input,
+    serialize,
+)
 
 
 def sparse_reservoir(units, connectivity, spectral_radius, rng):
@@ -154,6 +160,7 @@ class EchoStateCell(keras.layers.Layer):
 
     def build(self, input_shape):
         features = check_step_input("EchoStateCell", input_shape)
+        self.input_features = features
         seed = self.seed if self.seed is not None else np.random.randint(2**31 - 1)
         rng = np.random.default_rng(seed)
         w = sparse_reservoir(self.units, self.connectivity, self.spectral_radius, rng)
@@ -172,6 +179,7 @@ class EchoStateCell(keras.layers.Layer):
         )
 
     def call(self, inputs, states, training=False):
+        check_built_input(self, inputs)
         u, h_prev = inputs, states[0]
         a = self.leak_rate
         h_tilde = self.activation(

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 from keras import activations, initializers, ops, regularizers
 
-from recipes.base import check_positive_int, check_step_input, serialize
+from recipes.base import check_built_input, check_positive_int, check_step_input, serialize
 
 CONTROLLERS = ("lstm", "elman", "feedforward")
 
@@ -203,6 +203,7 @@ class NeuralStackCell(keras.layers.Layer):
 
     def build(self, input_shape):
         features = check_step_input("NeuralStackCell", input_shape)
+        self.input_features = features
         if self.push_inputs and features != self.stack_width:
             raise ValueError(
                 "With `push_inputs=True` the stack holds the inputs, so `stack_width` must equal "
@@ -270,6 +271,7 @@ class NeuralStackCell(keras.layers.Layer):
         return h, controller_states + [r, flat, strengths], push, pop, value
 
     def call(self, inputs, states, training=False):
+        check_built_input(self, inputs)
         _, new_states, _, _, _ = self.step(inputs, states)
         return new_states[0], new_states
 
