@@ -329,27 +329,18 @@ class KneserNeyLM:
     def _check_ids(self, name, ids, at_least):
         """`ids` as an int64 array, if it is a 1-D sequence of at least `at_least` integer ids in
         [0, V); otherwise a ValueError. An id outside [0, V) would alias another n-gram's key."""
-        array = np.asarray(ids)
-        if array.ndim != 1 or len(array) < at_least:
+        array = _integer_ids(name, ids)
+        if len(array) < at_least:
             raise ValueError(
                 f"`{name}` must be a 1-D sequence of at least {at_least} token ids, got shape "
                 f"{array.shape}."
             )
-        if not len(array):
-            return array.astype(np.int64)
-        integral = array.dtype.kind in "iu" or (
-            array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array))
-        )
-        if not integral:
-            raise ValueError(
-                f"`{name}` must hold integer token ids, got {array.dtype} values {array[:8].tolist()}."
-            )
-        if array.min() < 0 or array.max() >= self.vocab_size:
+        if len(array) and (array.min() < 0 or array.max() >= self.vocab_size):
             raise ValueError(
                 f"`{name}` must lie in [0, vocab_size) = [0, {self.vocab_size}), got "
                 f"[{array.min()}, {array.max()}]."
             )
-        return array.astype(np.int64)
+        return array
 
     def _keys(self, ids, k):
         """Integer key of every k-gram of ids (first token most significant), shape (len - k + 1,)."""
