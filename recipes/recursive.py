@@ -177,8 +177,8 @@ def check_trees(children, levels):
 
     Every child index must be -1 (no child) or a node of the same tree, in [0, nodes), that is
     not a padding slot; every node's level must be 0 at a leaf and 1 + the largest level of its
-    children otherwise, and -1 only at padding slots (which also rules out cycles). Index and
-    level arrays of a float dtype are refused by the layers. Inside a traced function
+    children otherwise, and -1 only at padding slots (which also rules out cycles); both arrays
+    hold integers. Inside a traced function
     (`model.fit` on TensorFlow and JAX) the values cannot be read: there the layers return NaN
     for every node of a tree that fails these rules, instead of reading another tree's nodes.
 
@@ -207,7 +207,9 @@ def check_trees(children, levels):
         )
     if (levels < -1).any():
         b, j = np.argwhere(levels < -1)[0]
-        raise ValueError(f"`levels` must be >= -1 (-1 at padding slots); tree {b}, node {j} has {levels[b, j]}.")
+        raise ValueError(
+            f"`levels` must be >= -1 (-1 at padding slots); tree {b}, node {j} has {levels[b, j]}."
+        )
     present = children >= 0
     flat = np.maximum(children, 0).reshape(len(levels), nodes * children.shape[2], 1)
     child_levels = np.take_along_axis(levels[:, :, None], flat, 1)
