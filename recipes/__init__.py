@@ -20,7 +20,14 @@ from recipes.hierarchical import ClockworkCell
 from recipes.hopfield import HopfieldNetwork, ModernHopfield
 from recipes.memory import DNCCell, NTMCell, memory_trace
 from recipes.metrics import bleu, edit_distance, error_rate, exact_match
-from recipes.recursive import ChildSumTreeLSTM, NaryTreeLSTM, RecursiveNN, encode_trees, parse_tree
+from recipes.recursive import (
+    ChildSumTreeLSTM,
+    NaryTreeLSTM,
+    RecursiveNN,
+    check_trees,
+    encode_trees,
+    parse_tree,
+)
 from recipes.reservoir import EchoStateCell, RidgeReadout, collect_states, free_run, sparse_reservoir
 from recipes.seq2seq import AttentionDecoder, BahdanauAttention, LuongAttention, Seq2Seq, greedy_decode
 from recipes.simple import ElmanCell, FullyRecurrentCell, JordanCell, RMLPCell
@@ -72,6 +79,7 @@ __all__ = [
     "ChildSumTreeLSTM",
     "NaryTreeLSTM",
     "RecursiveNN",
+    "check_trees",
     "encode_trees",
     "parse_tree",
     # history compression (recipes/compressor.py)

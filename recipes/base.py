@@ -14,12 +14,20 @@ next batch.
 import math
 
 import keras
+import numpy as np
 from keras import activations, initializers, ops, regularizers
 
 try:  # The RNN layer pre-computes masks only for cells that are instances of this class.
     from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell as _KerasDropoutCell
 except ImportError:  # pragma: no cover - a future Keras may move it; masks are then drawn lazily.
     _KerasDropoutCell = object
+
+try:  # Keras's PyTorch backend infers output shapes by calling a layer on tensors of ones.
+    from keras.src.backend.common.symbolic_scope import in_symbolic_scope as _in_symbolic_scope
+except ImportError:  # pragma: no cover - a future Keras may move it; values are then checked.
+
+    def _in_symbolic_scope():
+        return False
 
 
 def check_positive_int(name, value):
@@ -58,6 +66,35 @@ def check_step_input(cell_name, input_shape):
             f"keras.layers.RNN; got a step input of shape {input_shape}."
         )
     return int(input_shape[-1])
+
+
+def check_built_input(cell, inputs):
+    """Raise unless the step input `inputs` has the shape (batch, features) that `cell` was built
+    for (`cell.input_features`, which the cell's `build` sets): a later call with another
+    feature size would otherwise fail deep in a backend's matrix product."""
+    features = getattr(cell, "input_features", None)
+    shape = tuple(inputs.shape)
+    if features is not None and (len(shape) != 2 or shape[-1] not in (None, features)):
+        raise ValueError(
+            f"{type(cell).__name__} was built for `inputs` with {features} features, i.e. "
+            f"sequences of shape (batch, time, {features}) in keras.layers.RNN; got a step "
+            f"input of shape {shape}."
+        )
+
+
+def concrete(x):
+    """`x` as a NumPy array when its values exist now (NumPy data, an eager tensor), or None
+    when they do not: a symbolic `keras.Input`, or a tensor traced by `tf.function` or
+    `jax.jit` (as in `model.fit` on TensorFlow and JAX), or the stand-in tensors with which
+    Keras infers shapes (on PyTorch they hold ones). Checks of values run only on the former."""
+    if isinstance(x, keras.KerasTensor) or _in_symbolic_scope():
+        return None
+    if not ops.is_tensor(x):
+        return np.asarray(x)
+    try:
+        return np.asarray(ops.convert_to_numpy(x))
+    except (TypeError, NotImplementedError):  # a JAX tracer, a TensorFlow graph tensor
+        return None
 
 
 def serialize(**items):

@@ -17,7 +17,13 @@ import keras
 import numpy as np
 from keras import activations, initializers, ops, regularizers
 
-from recipes.base import check_number, check_positive_int, check_step_input, serialize
+from recipes.base import (
+    check_built_input,
+    check_number,
+    check_positive_int,
+    check_step_input,
+    serialize,
+)
 
 
 class _AtLeast(keras.constraints.Constraint):
@@ -148,6 +154,7 @@ class CTRNNCell(keras.layers.Layer):
 
     def build(self, input_shape):
         features = check_step_input("CTRNNCell", input_shape)
+        self.input_features = features
         self.kernel = self.add_weight(
             shape=(features, self.units),
             name="kernel",
@@ -188,6 +195,7 @@ class CTRNNCell(keras.layers.Layer):
         return self.bias
 
     def call(self, inputs, states, training=False):
+        check_built_input(self, inputs)
         x, y_prev = inputs, states[0]
         tau = self.time_constants()
         theta = self.biases()
@@ -329,6 +337,7 @@ class MTRNNCell(keras.layers.Layer):
 
     def build(self, input_shape):
         features = check_step_input("MTRNNCell", input_shape)
+        self.input_features = features
         context = self.fast_units + self.slow_units
         self.kernel = self.add_weight(
             shape=(features, self.fast_units),
@@ -364,6 +373,7 @@ class MTRNNCell(keras.layers.Layer):
             )
 
     def call(self, inputs, states, training=False):
+        check_built_input(self, inputs)
         x, (_, u_o_prev, u_f_prev, u_s_prev) = inputs, states
         f_units = self.fast_units
         tau_o, tau_f, tau_s = self.io_tau, self.fast_tau, self.slow_tau

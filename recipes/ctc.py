@@ -46,7 +46,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from recipes.base import check_positive_int
+from recipes.base import check_positive_int, concrete
 
 
 def _check_index(name, value):
@@ -61,6 +61,8 @@ def _check_logits(logits, blank_index, name="logits"):
         raise ValueError(
             f"`{name}` must have shape (batch, frames, classes), got a tensor of shape {shape}."
         )
+    if shape[1] is not None and shape[1] < 1:
+        raise ValueError(f"`{name}` must have at least one frame, got shape {shape}.")
     if shape[-1] is not None and not 0 <= blank_index < shape[-1]:
         raise ValueError(
             f"`blank_index` must be in [0, {shape[-1]}) for {shape[-1]} classes, got {blank_index}."
@@ -96,6 +98,16 @@ def ctc_loss(labels, logits, label_lengths=None, logit_lengths=None, blank_index
         depending on the backend) where no path fits, i.e. when a row needs more frames than it
         has (|l| plus one per pair of equal neighbours).
 
+    NaN logits give a NaN loss (the loss is computed inside a model, as any Keras loss).
+
+    Raises:
+        ValueError: for a label equal to `blank_index` or outside [0, classes), padding before
+            a row's last label, non-integer labels, or lengths out of range. These checks read
+            the values, so they run when the values exist: NumPy arrays, eager tensors (a direct
+            call, `model.fit` on PyTorch). Inside a traced function (`model.fit` on TensorFlow
+            and JAX, `tf.function`, `jax.jit`) they cannot, and the loss of such a row is NaN
+            instead (the backends' own loss would be a wrong, even negative, number).
+
     Example:
         >>> logits = np.zeros((2, 6, 4), "float32")
         >>> ctc_loss(np.array([[1, 2, -1], [3, 3, 1]]), logits).shape
@@ -117,18 +129,90 @@ def ctc_loss(labels, logits, label_lengths=None, logit_lengths=None, blank_index
         raise ValueError(
             f"`labels` and `logits` must have the same batch size, got {labels.shape[0]} and {batch}."
         )
+    _check_label_values(labels, label_lengths, logit_lengths, tuple(logits.shape), blank_index,
+                        padding_value)
     labels = ops.cast(labels, "int32")
     is_label = ops.not_equal(labels, padding_value)
+    classes = ops.shape(logits)[2]
     batch = ops.shape(logits)[0] if batch is None else batch  # symbolic batch or frames in a
     frames = ops.shape(logits)[1] if frames is None else frames  # traced model: use the tensors
     if label_lengths is None:
         label_lengths = ops.sum(ops.cast(is_label, "int32"), axis=1)
     label_lengths = _lengths_or_full(label_lengths, batch, 0, "label_lengths")
     logit_lengths = _lengths_or_full(logit_lengths, batch, frames, "logit_lengths")
+    # What `_check_label_values` cannot see inside a traced function: a row whose labels or
+    # lengths are out of range (the backends would return a wrong, even negative, number).
+    positions = ops.expand_dims(ops.arange(ops.shape(labels)[1], dtype="int32"), 0)
+    in_row = positions < ops.expand_dims(label_lengths, 1)
+    bad_label = _any_of(labels < 0, labels >= classes, ops.equal(labels, blank_index))
+    invalid = _any_of(
+        ops.any(ops.logical_and(in_row, bad_label), axis=1),
+        label_lengths < 0, label_lengths > ops.shape(labels)[1],
+        logit_lengths < 0, logit_lengths > frames,
+    )
     # The backends read only the first label_lengths entries of a row, but some index with the
     # padding too (one-hot, gather): give them a valid class there.
-    labels = ops.where(is_label, labels, ops.zeros_like(labels) + blank_index)
-    return ops.ctc_loss(labels, logits, label_lengths, logit_lengths, mask_index=blank_index)
+    usable = ops.logical_and(is_label, ops.logical_not(bad_label))
+    labels = ops.where(usable, labels, ops.zeros_like(labels) + blank_index)
+    loss = ops.ctc_loss(labels, logits, label_lengths, logit_lengths, mask_index=blank_index)
+    return ops.where(invalid, ops.full_like(loss, float("nan")), loss)
+
+
+def _any_of(*conditions):
+    result = conditions[0]
+    for condition in conditions[1:]:
+        result = ops.logical_or(result, condition)
+    return result
+
+
+def _check_label_values(labels, label_lengths, logit_lengths, logits_shape, blank_index,
+                        padding_value):
+    """The checks of `ctc_loss` that need values: they run when the values exist (NumPy data,
+    eager tensors) and are skipped inside a traced function, where `ctc_loss` returns NaN for
+    such a row instead."""
+    batch, frames, classes = logits_shape
+    values = concrete(labels)
+    if values is None:
+        return
+    if values.dtype.kind not in "iub" and not np.all(values == np.round(values)):
+        raise ValueError(f"`labels` must be integers, got {values.dtype} values {values.tolist()}.")
+    is_label = values != padding_value
+    width = values.shape[1]
+    lengths = None if label_lengths is not None else is_label.sum(axis=1)
+    if lengths is not None and np.any(is_label != (np.arange(width) < lengths[:, None])):
+        row = int(np.flatnonzero(np.any(is_label != (np.arange(width) < lengths[:, None]), 1))[0])
+        raise ValueError(
+            f"`labels`: each row must hold its labels first, then only `padding_value` "
+            f"({padding_value}); row {row} is {values[row].tolist()}."
+        )
+    if lengths is None:
+        lengths = concrete(label_lengths)
+        if lengths is None:
+            return
+        lengths = lengths.astype("int64").reshape(-1)
+        if lengths.shape != (len(values),) or lengths.min(initial=0) < 0 or lengths.max(initial=0) > width:
+            raise ValueError(
+                f"`label_lengths` must have shape ({len(values)},) and values in [0, {width}] (the "
+                f"width of `labels`), got {lengths.tolist()}."
+            )
+    in_row = np.arange(width) < lengths[:, None]
+    upper = classes if classes is not None else np.inf
+    bad = in_row & ((values < 0) | (values >= upper) | (values == blank_index))
+    if bad.any():
+        row = int(np.flatnonzero(bad.any(axis=1))[0])
+        raise ValueError(
+            f"`labels` must be class indices in [0, {classes}) other than the blank "
+            f"(`blank_index` = {blank_index}), followed by `padding_value` ({padding_value}); "
+            f"row {row} is {values[row].tolist()}."
+        )
+    lengths = concrete(logit_lengths) if logit_lengths is not None else None
+    if lengths is not None and frames is not None and (
+        lengths.min(initial=0) < 0 or lengths.max(initial=0) > frames
+    ):
+        raise ValueError(
+            f"`logit_lengths` must be in [0, {frames}] (the frames of `logits`), got "
+            f"{lengths.reshape(-1).tolist()}."
+        )
 
 
 @keras.saving.register_keras_serializable(package="recipes")
@@ -184,6 +268,9 @@ def _decode_inputs(logits, logit_lengths, blank_index):
     if not str(logits.dtype).startswith(("float", "bfloat")):
         logits = ops.cast(logits, "float32")
     batch, frames, _ = _check_logits(logits, blank_index)
+    values = concrete(logits)
+    if values is not None and np.isnan(values).any():
+        raise ValueError("`logits` must not hold NaN.")
     if logit_lengths is None:
         lengths = np.full((batch,), frames, dtype="int32")
     else:
@@ -268,6 +355,18 @@ def ctc_beam_search_decode(logits, logit_lengths=None, beam_width=16, top_paths=
     return labellings, np.asarray(ops.convert_to_numpy(log_probs), dtype="float64")
 
 
+def _integer_labels(name, labels):
+    """`labels` as a 1-D int64 array, if it is a (possibly empty) 1-D sequence of integers."""
+    array = np.asarray(labels)
+    if array.ndim != 1:
+        raise ValueError(f"`{name}` must be a 1-D sequence of labels, got shape {array.shape}.")
+    if array.size and array.dtype.kind not in "iu" and not (
+        array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array))
+    ):
+        raise ValueError(f"`{name}` must hold integer labels, got {array.dtype} values {array.tolist()[:8]}.")
+    return array.astype("int64")
+
+
 def ctc_collapse(path, blank_index=0):
     """The map B of Graves et al. (2006): merge repeated labels, then remove blanks.
 
@@ -277,7 +376,7 @@ def ctc_collapse(path, blank_index=0):
     """
     blank_index = _check_index("blank_index", blank_index)
     out, previous = [], None
-    for label in np.asarray(path).reshape(-1).tolist():
+    for label in _integer_labels("path", path).tolist():
         if label != previous and label != blank_index:
             out.append(int(label))
         previous = label
@@ -286,8 +385,12 @@ def ctc_collapse(path, blank_index=0):
 
 def _log_posteriors(posteriors, from_logits, name="posteriors"):
     x = np.asarray(ops.convert_to_numpy(posteriors), dtype="float64")
-    if x.ndim != 2:
-        raise ValueError(f"`{name}` must have shape (frames, classes), got {x.shape}.")
+    if x.ndim != 2 or 0 in x.shape:
+        raise ValueError(
+            f"`{name}` must have shape (frames, classes) with at least one of each, got {x.shape}."
+        )
+    if np.isnan(x).any() or np.isposinf(x).any():
+        raise ValueError(f"`{name}` must not hold NaN or +inf.")
     if from_logits:
         x = x - x.max(axis=-1, keepdims=True)
         return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
@@ -344,7 +447,7 @@ def ctc_forced_alignment(posteriors, labels, blank_index=0, from_logits=False):
     blank_index = _check_index("blank_index", blank_index)
     log_y = _log_posteriors(posteriors, from_logits)
     frames, classes = log_y.shape
-    labels = [int(v) for v in np.asarray(labels).reshape(-1)]
+    labels = _integer_labels("labels", labels).tolist()
     if any(not 0 <= v < classes or v == blank_index for v in labels):
         raise ValueError(
             f"`labels` must be class indices in [0, {classes}) other than the blank "

@@ -16,7 +16,14 @@ Shared helper: `recipes/base.py` (argument checks and variational dropout masks)
 import keras
 from keras import activations, initializers, ops, regularizers
 
-from recipes.base import DropoutMasks, check_positive_int, check_rate, check_step_input, serialize
+from recipes.base import (
+    DropoutMasks,
+    check_built_input,
+    check_positive_int,
+    check_rate,
+    check_step_input,
+    serialize,
+)
 
 
 class _GatedCell(DropoutMasks, keras.layers.Layer):
@@ -64,6 +71,7 @@ class _GatedCell(DropoutMasks, keras.layers.Layer):
 
     def build(self, input_shape):
         features = check_step_input(type(self).__name__, input_shape)
+        self.input_features = features
         self.kernel = self.add_weight(
             shape=(features, self.gates * self.units),
             name="kernel",
@@ -89,6 +97,7 @@ class _GatedCell(DropoutMasks, keras.layers.Layer):
         return ops.reshape(z, tuple(shape[:-1]) + (self.gates * self.units,))
 
     def call(self, inputs, states, training=False):
+        check_built_input(self, inputs)
         x_mask = self.get_dropout_mask(inputs)
         h_mask = self.get_recurrent_dropout_mask(states[0])
         if training and x_mask is not None:

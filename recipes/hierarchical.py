@@ -16,7 +16,7 @@ import keras
 import numpy as np
 from keras import activations, initializers, ops, regularizers
 
-from recipes.base import check_positive_int, check_step_input, serialize
+from recipes.base import check_built_input, check_positive_int, check_step_input, serialize
 
 # The integers up to which a float dtype counts exactly, 2^(significand bits): t + 1 == t beyond.
 _EXACT_UP_TO = {"float16": 2**11, "bfloat16": 2**8}
@@ -164,6 +164,7 @@ class ClockworkCell(keras.layers.Layer):
 
     def build(self, input_shape):
         features = check_step_input("ClockworkCell", input_shape)
+        self.input_features = features
         mask, base = self.block_mask, self.recurrent_initializer
         self.kernel = self.add_weight(
             shape=(features, self.units),
@@ -186,6 +187,7 @@ class ClockworkCell(keras.layers.Layer):
             )
 
     def call(self, inputs, states, training=False):
+        check_built_input(self, inputs)
         x, h_prev, t = inputs, states[0], self.clock_time(states[1])
         W_H = self.recurrent_kernel * ops.convert_to_tensor(self.block_mask, dtype=h_prev.dtype)
         z = ops.matmul(x, self.kernel) + ops.matmul(h_prev, W_H)

@@ -22,7 +22,13 @@ import keras
 import numpy as np
 from keras import activations, initializers, ops
 
-from recipes.base import check_number, check_positive_int, check_step_input, serialize
+from recipes.base import (
+    check_built_input,
+    check_number,
+    check_positive_int,
+    check_step_input,
+    serialize,
+)
 
 _EPSILON = 1e-6
 
@@ -118,6 +124,7 @@ class _MemoryCell(keras.layers.Layer):
 
     def build(self, input_shape):
         features = check_step_input(type(self).__name__, input_shape)
+        self.input_features = features
         gates = 4 if self.controller == "lstm" else 1
         self.kernel = self.add_weight(
             shape=(features + self.read_size, gates * self.units),
@@ -217,7 +224,8 @@ class NTMCell(_MemoryCell):
         read heads (on the memory just written):  r_t = sum_i w_t(i) M_t(i)
 
     K is the cosine similarity. The write heads address M_{t-1}; the read heads then address
-    and read M_t, so a value can be read at the step it is written (as in the DNC). The
+    and read M_t, so a value can be read at the step it is written (as in the DNC; Collier and
+    Beel read before writing, see below). The
     controller (an LSTM, or a feed-forward layer with `controller="feedforward"`) reads
     [x_t, r_{t-1}] and gives h_t; the cell outputs [h_t, r_t]. A small epsilon is added to w~
     before sharpening so that 0^gamma has a finite gradient; the sharpening is computed as
@@ -225,10 +233,26 @@ class NTMCell(_MemoryCell):
     largest gamma, about 21, and a flat w~ over N >~ 140 rows every power is below float32's
     range, and the quotient would be 0/0).
 
-    Initialisation as Collier and Beel (2018) found stable: the memory starts at a small
-    constant (1e-6), the initial read vectors r_0 (`initial_reads`) and the initial weightings
-    w_0 = softmax(`initial_read_logits`, `initial_write_logits`) are learnt, and the interface is
-    clipped to [-clip_value, clip_value].
+    Initialisation after Collier and Beel (2018), who found it stable: the memory starts at a
+    small constant (1e-6), the initial read vectors r_0 (`initial_reads`) and the initial
+    weightings w_0 = softmax(`initial_read_logits`, `initial_write_logits`) are learnt, and the
+    interface is clipped to [-clip_value, clip_value].
+
+    Deviations from Collier and Beel's implementation (github.com/MarkPKCollier/
+    NeuralTuringMachine, `ntm.py`), which the paper leaves open:
+    - keys: ours is the clipped interface itself, k_t in [-clip_value, clip_value]; theirs is
+      tanh of it, in (-1, 1). The cosine similarity sees only the key's direction, which the
+      tanh changes by squashing its large entries.
+    - initial reads: ours r_0 = `initial_reads` as learnt; theirs tanh of a learnt vector.
+    - order: ours writes first and reads the memory just written (M_t, with read weightings
+      addressed on M_t); theirs addresses every head on M_{t-1} and reads M_{t-1}, then writes,
+      so a value written at step t is read at t + 1 at the earliest.
+    - several write heads: ours erases with all of them, then adds all (the paper's
+      M_{t-1} prod (1 - w e) + sum w a); theirs erases and adds head by head.
+    - initial memory: ours a fixed constant 1e-6; theirs ("constant" mode) a variable started
+      at 1e-6, which TensorFlow 1 trains by default.
+    - ours adds 1e-6 to w~ before sharpening (finite gradient of 0^gamma); theirs does not.
+    - output: ours [h_t, r_t] (add a Dense); theirs a clipped dense layer of [h_t, r_t].
 
     The states are [y_t = [h_t, r_t], (c_t for the LSTM controller), M_t (flattened N * M),
     read weightings (R * N), write weightings (W * N)]; `unpack_states` names them (in float32).
@@ -363,6 +387,7 @@ class NTMCell(_MemoryCell):
         return ops.softmax(gamma * ops.log(w_tilde + _EPSILON), axis=-1)
 
     def call(self, inputs, states, training=False):
+        check_built_input(self, inputs)
         named = self.unpack_states(states)
         h_prev, reads_prev = self.split_output(named["output"])
         h, c = self.controller_step(inputs, reads_prev, h_prev, named.get("c"))
@@ -434,6 +459,11 @@ class DNCCell(_MemoryCell):
     eps + (1 - eps) u before the product, so the gradient of the product stays finite. The
     controller reads [x_t, r_{t-1}] and the cell outputs [h_t, r_t]. All states start at zero.
 
+    The usage equation is differentiated as the paper writes it, through w^w_{t-1} too.
+    DeepMind's implementation (github.com/google-deepmind/dnc, `addressing.Freeness`) stops the
+    gradient of the usage through the previous write weighting; `stop_usage_gradient=True` does
+    the same (the forward pass is identical either way).
+
     The states are [y_t = [h_t, r_t], (c_t for the LSTM controller), M_t (N * W), u_t (N),
     L_t (N * N), p_t (N), read weightings (R * N), write weighting (N)]; `unpack_states`
     names them (in float32). Under mixed precision all but the first two are `pieces` (2 or 3)
@@ -452,6 +482,8 @@ class DNCCell(_MemoryCell):
         clip_value: bound of the controller interface.
         kernel_initializer, recurrent_initializer, bias_initializer: controller and interface
             initializers.
+        stop_usage_gradient: stop the gradient of u_t through w^w_{t-1}, as DeepMind's
+            implementation does (default False: the paper's equation, differentiated fully).
 
     Call arguments:
         inputs: x_t, shape (batch, features).
@@ -463,11 +495,13 @@ class DNCCell(_MemoryCell):
         (2, 48)
     """
 
-    def __init__(self, units, memory_size=16, memory_width=8, read_heads=1, **kwargs):
+    def __init__(self, units, memory_size=16, memory_width=8, read_heads=1,
+                 stop_usage_gradient=False, **kwargs):
         super().__init__(
             units, memory_size=memory_size, memory_width=memory_width, read_heads=read_heads,
             **kwargs,
         )
+        self.stop_usage_gradient = bool(stop_usage_gradient)
         n, w, r, k = self.memory_size, self.memory_width, self.read_heads, self.pieces
         self.state_size = [self.output_size] + ([self.units] if self.controller == "lstm" else [])
         self.state_size += [k * size for size in (n * w, n, n * n, n, r * n, n)]
@@ -514,6 +548,7 @@ class DNCCell(_MemoryCell):
         return ops.einsum("bj,bjn->bn", sorted_allocation, unsort)
 
     def call(self, inputs, states, training=False):
+        check_built_input(self, inputs)
         s = self.unpack_states(states)
         h_prev, reads_prev = self.split_output(s["output"])
         h, c = self.controller_step(inputs, reads_prev, h_prev, s.get("c"))
@@ -533,6 +568,8 @@ class DNCCell(_MemoryCell):
         w_read_prev, w_write_prev = s["read_weightings"], s["write_weightings"][:, 0]
         memory, link, precedence = s["memory"], s["link"], s["precedence"]
         # usage and allocation
+        if self.stop_usage_gradient:  # as DeepMind's implementation (the paper: differentiated)
+            w_write_prev = ops.stop_gradient(w_write_prev)
         psi = ops.prod(1.0 - free_gates[:, :, None] * w_read_prev, axis=1)
         usage = (s["usage"] + w_write_prev - s["usage"] * w_write_prev) * psi
         allocation = self.allocation(usage)
@@ -562,6 +599,9 @@ class DNCCell(_MemoryCell):
                       precedence, ops.reshape(w_read, (-1, r * n)), w_write)
         ]
         return output, new_states
+
+    def get_config(self):
+        return {**super().get_config(), "stop_usage_gradient": self.stop_usage_gradient}
 
 
 def memory_trace(cell, inputs):

@@ -27,12 +27,24 @@ def _tokens(sequence, unit, name):
     if isinstance(sequence, str):
         return sequence.split() if unit == "word" else list(sequence)
     if isinstance(sequence, np.ndarray):
+        if sequence.ndim != 1:
+            raise ValueError(
+                f"`{name}` must hold 1-D sequences of tokens, got an array of shape {sequence.shape}."
+            )
         sequence = sequence.tolist()
     if not isinstance(sequence, (list, tuple)):
         raise ValueError(
             f"`{name}` must hold sequences (lists or tuples of tokens, or strings), got "
             f"{type(sequence).__name__}."
         )
+    for token in sequence:  # tokens are compared and counted: hashable, and equal to themselves
+        if isinstance(token, (list, dict, set, np.ndarray)) or (
+            isinstance(token, (float, np.floating)) and math.isnan(token)
+        ):
+            raise ValueError(
+                f"`{name}` must hold sequences of tokens (strings, integers), got the token "
+                f"{token!r} in {sequence!r}."
+            )
     return list(sequence)
 
 
@@ -150,6 +162,20 @@ def _ngrams(tokens, n):
     return collections.Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
 
 
+def _looks_like_several(reference):
+    """Whether one reference entry is a list of references: a list of token lists, or a list of
+    strings of which one holds several whitespace-separated words (a token never does)."""
+    if isinstance(reference, np.ndarray):
+        reference = reference.tolist()
+    if not isinstance(reference, (list, tuple)):
+        return False
+    return any(
+        isinstance(item, (list, tuple, np.ndarray))
+        or (isinstance(item, str) and len(item.split()) > 1)
+        for item in reference
+    )
+
+
 def bleu(references, hypotheses, max_order=4, smoothing=False, epsilon=0.1,
          multiple_references=False, unit="word", return_details=False):
     """Corpus BLEU: the geometric mean of modified n-gram precisions times a brevity penalty.
@@ -171,7 +197,10 @@ def bleu(references, hypotheses, max_order=4, smoothing=False, epsilon=0.1,
         hypotheses: the system outputs, as the references.
         max_order: N, the longest n-gram (4 for BLEU-4).
         smoothing, epsilon: Chen and Cherry's method 1.
-        multiple_references: whether each reference entry is a list of references.
+        multiple_references: whether each reference entry is a list of references. Without
+            it, an entry that looks like a list of references (a list of token lists, or of
+            strings with several words) raises a ValueError, instead of being read as one
+            reference whose "tokens" are whole sentences (which scored 0).
         unit: "word" or "char" for strings ("token": as "char").
         return_details: also return p_1 ... p_N, BP, c and r in a dict.
 
@@ -190,7 +219,13 @@ def bleu(references, hypotheses, max_order=4, smoothing=False, epsilon=0.1,
     string_unit = "word" if unit == "word" else "char"
     matches, totals = np.zeros(max_order), np.zeros(max_order)
     c = r = 0
-    for reference, hypothesis in zip(references, hypotheses):
+    for index, (reference, hypothesis) in enumerate(zip(references, hypotheses)):
+        if not multiple_references and _looks_like_several(reference):
+            raise ValueError(
+                f"`references` entry {index} looks like a list of references, not one: "
+                f"{reference!r}. Pass `multiple_references=True` to score each hypothesis against "
+                f"several references, or give each reference as one string or one token list."
+            )
         refs = reference if multiple_references else [reference]
         if multiple_references and (isinstance(refs, str) or not len(refs)):
             raise ValueError(
@@ -208,9 +243,11 @@ def bleu(references, hypotheses, max_order=4, smoothing=False, epsilon=0.1,
                 most |= _ngrams(x, n)  # the maximum count of every n-gram over the references
             matches[n - 1] += sum(min(k, most[g]) for g, k in counts.items())
             totals[n - 1] += max(len(hyp) - n + 1, 0)
+    if c == 0:
+        raise ValueError("`hypotheses` must hold at least one token in all; BLEU of no output is undefined.")
     numerators = np.where((matches == 0) & smoothing, epsilon, matches)
     precisions = np.divide(numerators, totals, out=np.zeros(max_order), where=totals > 0)
-    brevity = 1.0 if c > r else (math.exp(1 - r / c) if c > 0 else 0.0)
+    brevity = 1.0 if c > r else math.exp(1 - r / c)
     score = 0.0 if (precisions == 0).any() else brevity * math.exp(np.mean(np.log(precisions)))
     if return_details:
         details = {"precisions": precisions.tolist(), "brevity_penalty": brevity,

@@ -19,7 +19,10 @@ gathered with one `ops.take` on the flattened states (in our measurements about 
 train on TensorFlow as one `ops.take_along_axis` per child), every node is composed, and only the
 nodes of level l are written back with `ops.where`. The root is the node with the highest level; the layers return its state, or
 every node's state with `return_nodes=True`. Nothing depends on the order of the trees in the
-batch or of the nodes within a tree (tested).
+batch or of the nodes within a tree (tested). `check_trees` rejects arrays that describe no
+tree (a child index past the node count, levels that disagree with the children); the layers
+call it whenever the values exist, and inside a traced function, where they do not, return NaN
+for such a tree.
 
 Only `keras` and `keras.ops` are used, so the layers run on the TensorFlow, JAX and PyTorch
 backends. Shared helper: `recipes/base.py` (argument checks).
@@ -29,7 +32,7 @@ import keras
 import numpy as np
 from keras import activations, initializers, ops, regularizers
 
-from recipes.base import check_positive_int
+from recipes.base import check_positive_int, concrete
 
 # --- trees to arrays -----------------------------------------------------------------------------
 
@@ -168,6 +171,67 @@ def encode_trees(trees, vocabulary, head_is_label=False, max_nodes=None, max_chi
     return {"tokens": tokens, "children": children, "levels": levels}
 
 
+def check_trees(children, levels):
+    """Raise a ValueError unless `children` and `levels` describe a batch of trees as
+    `encode_trees` writes them; the recursive layers call it on every call whose values exist.
+
+    Every child index must be -1 (no child) or a node of the same tree, in [0, nodes), that is
+    not a padding slot; every node's level must be 0 at a leaf and 1 + the largest level of its
+    children otherwise, and -1 only at padding slots (which also rules out cycles); both arrays
+    hold integers. Inside a traced function
+    (`model.fit` on TensorFlow and JAX) the values cannot be read: there the layers return NaN
+    for every node of a tree that fails these rules, instead of reading another tree's nodes.
+
+    Args:
+        children: (batch, nodes, children) integer child indices.
+        levels: (batch, nodes) integer levels.
+    """
+    children, levels = concrete(children), concrete(levels)
+    if children is None or levels is None:
+        return
+    if children.ndim != 3 or levels.shape != children.shape[:2]:
+        raise ValueError(
+            f"`children` must have shape (batch, nodes, children) and `levels` (batch, nodes), "
+            f"got {children.shape} and {levels.shape}."
+        )
+    for name, value in (("children", children), ("levels", levels)):
+        if value.dtype.kind not in "iu":
+            raise ValueError(f"`{name}` must hold integers, got dtype {value.dtype}.")
+    nodes = levels.shape[1]
+    bad = (children < -1) | (children >= nodes)
+    if bad.any():
+        b, j, _ = np.argwhere(bad)[0]
+        raise ValueError(
+            f"`children` must hold node indices in [0, nodes) = [0, {nodes}) of the same tree, "
+            f"or -1 for no child; tree {b}, node {j} has children {children[b, j].tolist()}."
+        )
+    if (levels < -1).any():
+        b, j = np.argwhere(levels < -1)[0]
+        raise ValueError(
+            f"`levels` must be >= -1 (-1 at padding slots); tree {b}, node {j} has {levels[b, j]}."
+        )
+    present = children >= 0
+    flat = np.maximum(children, 0).reshape(len(levels), nodes * children.shape[2], 1)
+    child_levels = np.take_along_axis(levels[:, :, None], flat, 1)
+    child_levels = np.where(present, child_levels.reshape(children.shape), -1)
+    to_padding = (levels[:, :, None] >= 0) & present & (child_levels < 0)
+    if to_padding.any():
+        b, j, k = np.argwhere(to_padding)[0]
+        raise ValueError(
+            f"`children`: tree {b}, node {j} names node {children[b, j, k]} as a child, but "
+            f"`levels` marks that node as a padding slot (-1)."
+        )
+    expected = child_levels.max(axis=-1, initial=-1) + 1
+    wrong = (levels >= 0) & (levels != expected)
+    if wrong.any():
+        b, j = np.argwhere(wrong)[0]
+        raise ValueError(
+            f"`levels` must be 0 at a leaf and 1 + the largest level of its children at an inner "
+            f"node; tree {b}, node {j} has level {levels[b, j]} and children "
+            f"{children[b, j].tolist()} of levels {child_levels[b, j][present[b, j]].tolist()}."
+        )
+
+
 # --- the layers ----------------------------------------------------------------------------------
 
 
@@ -236,6 +300,11 @@ class _TreeLayer(keras.layers.Layer):
                 f"{name}: `inputs`, `children` and `levels` must have the same number of nodes "
                 f"(axis 1); got {inputs_shape}, {children_shape} and {levels_shape}."
             )
+        if sizes and min(sizes) < 1:
+            raise ValueError(
+                f"{name} needs at least one node slot (axis 1 of `inputs`, `children`, `levels`); "
+                f"got {inputs_shape}."
+            )
         if self.max_levels is None and not sizes:
             raise ValueError(
                 f"{name} needs `max_levels` (the most levels a tree may have) when the number of "
@@ -275,6 +344,15 @@ class _TreeLayer(keras.layers.Layer):
                 f"{type(self).__name__} needs `max_levels` when the number of nodes is not fixed; "
                 f"got max_levels=None and `inputs` of shape {inputs.shape}."
             )
+        for name, value in (("children", children), ("levels", levels)):
+            dtype = value.dtype if hasattr(value, "dtype") else np.asarray(value).dtype
+            dtype = keras.backend.standardize_dtype(dtype)
+            if "int" not in dtype:
+                raise ValueError(
+                    f"{type(self).__name__} expects `{name}` of an integer dtype (node indices "
+                    f"and levels, see `encode_trees`); got dtype {dtype}."
+                )
+        check_trees(children, levels)
         # The input part W x_j + b of every node, computed once for all nodes and levels.
         x_proj = ops.matmul(inputs, self.kernel)
         if self.bias is not None:
@@ -284,10 +362,12 @@ class _TreeLayer(keras.layers.Layer):
         # Node j of tree b is row b * nodes + j of the flattened (batch * nodes, units) states, so
         # the children of every node of every tree are gathered by one `ops.take`, into a
         # (batch, nodes, children, units) tensor. Absent children (-1) read row 0 of their tree
-        # and are then zeroed, so a leaf composes from zero states.
+        # and are then zeroed, so a leaf composes from zero states. An index past the node count
+        # is clipped, so it never reads the next tree; `bad_tree` below makes that tree NaN.
         batch, nodes = ops.shape(levels)[0], ops.shape(levels)[1]
         offset = ops.reshape(ops.arange(batch, dtype="int32") * nodes, (-1, 1, 1))
-        rows = ops.reshape(ops.maximum(children, 0) + offset, (-1,))
+        rows = ops.reshape(ops.clip(children, 0, nodes - 1) + offset, (-1,))
+        bad_tree = self._bad_trees(children, levels, rows, nodes)
         present = ops.expand_dims(ops.cast(children >= 0, x_proj.dtype), -1)
         child_shape = (batch, nodes, self.n_children, self.units)
         states = [ops.zeros_like(x_proj[..., : self.units])] * self.state_count
@@ -303,10 +383,27 @@ class _TreeLayer(keras.layers.Layer):
         h = states[0]
         # A node above the last level computed was never composed: NaN says so loudly.
         h = ops.where(ops.expand_dims(levels >= n_levels, -1), float("nan"), h)
+        h = ops.where(ops.reshape(bad_tree, (-1, 1, 1)), float("nan"), h)
         if self.return_nodes:
             return h
         root = ops.expand_dims(ops.expand_dims(ops.argmax(levels, axis=1), -1), -1)
         return ops.take_along_axis(h, ops.cast(root, "int32"), axis=1)[:, 0, :]
+
+    @staticmethod
+    def _bad_trees(children, levels, rows, nodes):
+        """(batch,) bool: the trees that `check_trees` rejects, computed in the graph, for the
+        traced calls where it cannot read the values."""
+        child_levels = ops.reshape(ops.take(ops.reshape(levels, (-1,)), rows), ops.shape(children))
+        present = children >= 0
+        child_levels = ops.where(present, child_levels, -1)
+        expected = ops.max(child_levels, axis=-1) + 1
+        bad_index = ops.logical_or(children < -1, children >= nodes)
+        bad_child = ops.logical_or(bad_index, ops.logical_and(present, child_levels < 0))
+        bad_node = ops.logical_and(
+            levels >= 0, ops.logical_or(ops.not_equal(levels, expected), ops.any(bad_child, -1))
+        )
+        bad_node = ops.logical_or(bad_node, ops.any(bad_index, axis=-1))
+        return ops.any(ops.logical_or(bad_node, levels < -1), axis=1)
 
     def compute_output_shape(self, inputs_shape, children_shape, levels_shape):
         if self.return_nodes:

@@ -21,7 +21,13 @@ import keras
 import numpy as np
 from keras import activations, ops
 
-from recipes.base import check_number, check_positive_int, check_step_input, serialize
+from recipes.base import (
+    check_built_input,
+    check_number,
+    check_positive_int,
+    check_step_input,
+    serialize,
+)
 
 
 def sparse_reservoir(units, connectivity, spectral_radius, rng):
@@ -41,6 +47,14 @@ def sparse_reservoir(units, connectivity, spectral_radius, rng):
         A float64 array. Raises a ValueError when every eigenvalue of the draw is zero (a
         nilpotent matrix, which only a tiny, very sparse draw can be): it cannot be rescaled.
     """
+    units = check_positive_int("units", units)
+    connectivity = check_number("connectivity", connectivity, lambda v: 0 < v <= 1, "a float in (0, 1]")
+    spectral_radius = check_number("spectral_radius", spectral_radius, lambda v: v > 0, "a positive float")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(
+            f"`rng` must be a `np.random.Generator` (e.g. np.random.default_rng(seed)), got "
+            f"{type(rng).__name__}."
+        )
     count = max(1, round(connectivity * units * units))
     flat = np.zeros(units * units)
     flat[rng.choice(units * units, size=count, replace=False)] = rng.uniform(-1.0, 1.0, size=count)
@@ -146,6 +160,7 @@ class EchoStateCell(keras.layers.Layer):
 
     def build(self, input_shape):
         features = check_step_input("EchoStateCell", input_shape)
+        self.input_features = features
         seed = self.seed if self.seed is not None else np.random.randint(2**31 - 1)
         rng = np.random.default_rng(seed)
         w = sparse_reservoir(self.units, self.connectivity, self.spectral_radius, rng)
@@ -164,6 +179,7 @@ class EchoStateCell(keras.layers.Layer):
         )
 
     def call(self, inputs, states, training=False):
+        check_built_input(self, inputs)
         u, h_prev = inputs, states[0]
         a = self.leak_rate
         h_tilde = self.activation(
@@ -195,11 +211,13 @@ class EchoStateCell(keras.layers.Layer):
 def _sequences(cell, inputs, name="inputs"):
     """`inputs` as a float array of shape (batch, time, features), and whether it had a batch."""
     x = np.asarray(inputs)
-    if x.ndim not in (2, 3) or x.shape[-2] < 1:
+    if x.ndim not in (2, 3) or x.shape[-2] < 1 or x.shape[-1] < 1:
         raise ValueError(
             f"`{name}` must have shape (time, features) or (batch, time, features) with at least "
-            f"one step; got shape {x.shape}."
+            f"one step and one feature; got shape {x.shape}."
         )
+    if x.dtype.kind not in "iufb" or not np.all(np.isfinite(x)):
+        raise ValueError(f"`{name}` must hold finite numbers (no NaN or inf).")
     batched = x.ndim == 3
     return (x if batched else x[None]).astype(cell.compute_dtype), batched
 
@@ -212,6 +230,11 @@ def _run(cell, x, initial_state):
     order of magnitude slower); PyTorch runs it eagerly, as `torch.compile` is slow to start.
     """
     h0 = np.zeros((cell.units,)) if initial_state is None else np.asarray(initial_state)
+    if h0.shape not in ((cell.units,), (x.shape[0], cell.units)) or not np.all(np.isfinite(h0)):
+        raise ValueError(
+            f"`initial_state` must be finite, of shape ({cell.units},) or ({x.shape[0]}, "
+            f"{cell.units}), got shape {h0.shape}."
+        )
     h0 = np.broadcast_to(h0, (x.shape[0], cell.units)).astype(cell.compute_dtype)
     inputs = [keras.Input((None, x.shape[-1])), keras.Input((cell.units,))]
     layer = keras.layers.RNN(cell, return_sequences=True, return_state=True)
@@ -221,16 +244,22 @@ def _run(cell, x, initial_state):
     return np.asarray(states), np.asarray(h)
 
 
-def collect_states(cell, inputs, initial_state=None):
+def collect_states(cell, inputs, initial_state=None, include_inputs=False):
     """Drive the reservoir with `inputs` and return its states h_1..h_T as a NumPy array.
+
+    By default the readout sees the reservoir state h_t only. Lukosevicius's practical guide
+    (2012) reads y_t = W_out [1; u_t; h_t] instead: with `include_inputs=True` every row
+    is [u_t, h_t], and a `RidgeReadout` with `use_bias=True` adds the 1.
 
     Args:
         cell: an `EchoStateCell` (or any cell whose state is its output).
         inputs: u_1..u_T, shape (time, features) or (batch, time, features).
         initial_state: h_0, shape (units,) or (batch, units); zeros by default.
+        include_inputs: return [u_t, h_t] (features + units) instead of h_t.
 
     Returns:
-        The states, shape (time, units) or (batch, time, units) like `inputs`.
+        The states, shape (time, units) or (batch, time, units) like `inputs` (units + features
+        with `include_inputs=True`, the inputs first).
 
     Example:
         >>> cell = EchoStateCell(50, seed=0)
@@ -239,6 +268,8 @@ def collect_states(cell, inputs, initial_state=None):
     """
     x, batched = _sequences(cell, inputs)
     states, _ = _run(cell, x, initial_state)
+    if include_inputs:
+        states = np.concatenate([x.astype(states.dtype), states], axis=-1)
     return states if batched else states[0]
 
 
@@ -273,6 +304,12 @@ class RidgeReadout:
 
     `predict` applies the float64 solution in NumPy; `as_layer` returns a `keras.layers.Dense`
     with the same weights, to put after `keras.layers.RNN(EchoStateCell(...))` in a model.
+
+    Lukosevicius's practical guide reads y = W_out [1; u; x] from the bias, the input and the
+    reservoir state: fit on `collect_states(cell, inputs, include_inputs=True)` with
+    `use_bias=True` for that (by default the states are the reservoir's alone). His ridge
+    formula W_out = Y X^T (X X^T + ridge I)^-1 shrinks the bias weight with the others; ours
+    leaves the bias unshrunk.
 
     Reference: M. Lukosevicius (2012), "A practical guide to applying echo state networks",
     Neural Networks: Tricks of the Trade (section 4, ridge regression and washout).
@@ -320,6 +357,12 @@ class RidgeReadout:
             )
         x = _rows("states", states, washout)
         y = _rows("targets", targets, washout).astype(np.float64)
+        for name, rows in (("states", x), ("targets", y)):
+            if rows.shape[-1] < 1 or not np.all(np.isfinite(rows)):
+                raise ValueError(
+                    f"`{name}` must hold finite numbers (no NaN or inf) and at least one "
+                    f"column, got shape {np.shape(states if name == 'states' else targets)}."
+                )
         # In float64, with a constant input 1 whose weight is the bias.
         columns = [x, np.ones((len(x), 1))] if self.use_bias else [x]
         x = np.concatenate(columns, axis=1, dtype=np.float64)
@@ -342,7 +385,9 @@ class RidgeReadout:
         """y = x W_out + b in float64, for states of shape (..., features)."""
         self._check_fitted()
         states = np.asarray(states, dtype=np.float64)
-        if states.shape[-1] != self.kernel.shape[0]:
+        if not np.all(np.isfinite(states)):
+            raise ValueError("`states` must hold finite numbers (no NaN or inf).")
+        if states.ndim < 1 or states.shape[-1] != self.kernel.shape[0]:
             raise ValueError(
                 f"`states` must have {self.kernel.shape[0]} features (as in `fit`), got shape "
                 f"{states.shape}."
@@ -362,7 +407,7 @@ class RidgeReadout:
         return layer
 
 
-def free_run(cell, readout, warmup_inputs, steps, initial_state=None):
+def free_run(cell, readout, warmup_inputs, steps, initial_state=None, include_inputs=False):
     """Generate `steps` outputs from an ESN by feeding each output back as the next input.
 
     The reservoir is first driven by the true inputs u_1..u_T (`warmup_inputs`, teacher
@@ -371,7 +416,9 @@ def free_run(cell, readout, warmup_inputs, steps, initial_state=None):
 
         h_t = cell(u_t, h_{t-1}) for t <= T;   y_t = h_t W_out + b;   u_{t+1} = y_t for t >= T
 
-    so the readout must have been fitted to predict the next input (outputs = features).
+    so the readout must have been fitted to predict the next input (outputs = features). With
+    `include_inputs=True` the readout reads [u_t, h_t], as fitted on
+    `collect_states(..., include_inputs=True)`: y_t = [u_t, h_t] W_out + b.
 
     Args:
         cell: the `EchoStateCell` the readout was fitted on.
@@ -379,6 +426,7 @@ def free_run(cell, readout, warmup_inputs, steps, initial_state=None):
         warmup_inputs: u_1..u_T, shape (time, features) or (batch, time, features).
         steps: how many outputs to generate.
         initial_state: h_0 before the warmup, shape (units,) or (batch, units); zeros by default.
+        include_inputs: whether the readout reads [u_t, h_t] instead of h_t.
 
     Returns:
         y_T..y_{T+steps-1}, the predictions of u_{T+1}..u_{T+steps}: shape (steps, features) or
@@ -393,9 +441,10 @@ def free_run(cell, readout, warmup_inputs, steps, initial_state=None):
     steps = check_positive_int("steps", steps)
     x, batched = _sequences(cell, warmup_inputs, "warmup_inputs")
     _, h = _run(cell, x, initial_state)
+    u = x[:, -1]
     outputs = []
     for t in range(steps):
-        y = readout.predict(h)
+        y = readout.predict(np.concatenate([u, h], axis=-1) if include_inputs else h)
         if t == 0 and y.shape[-1] != x.shape[-1]:
             raise ValueError(
                 f"free running feeds the outputs back as inputs, so the readout must have as many "
@@ -403,7 +452,8 @@ def free_run(cell, readout, warmup_inputs, steps, initial_state=None):
             )
         outputs.append(y)
         if t < steps - 1:
-            h, _ = cell(ops.convert_to_tensor(y, dtype=cell.compute_dtype), [h])
+            u = y.astype(cell.compute_dtype)
+            h, _ = cell(ops.convert_to_tensor(u), [h])
             h = ops.convert_to_numpy(h)
     outputs = np.stack(outputs, axis=1)
     return outputs if batched else outputs[0]

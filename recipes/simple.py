@@ -13,7 +13,14 @@ Shared helper: `recipes/base.py` (argument checks and variational dropout masks)
 import keras
 from keras import activations, initializers, ops, regularizers
 
-from recipes.base import DropoutMasks, check_positive_int, check_rate, check_step_input, serialize
+from recipes.base import (
+    DropoutMasks,
+    check_built_input,
+    check_positive_int,
+    check_rate,
+    check_step_input,
+    serialize,
+)
 
 
 @keras.saving.register_keras_serializable(package="recipes")
@@ -88,6 +95,7 @@ class ElmanCell(DropoutMasks, keras.layers.Layer):
 
     def build(self, input_shape):
         features = check_step_input("ElmanCell", input_shape)
+        self.input_features = features
         self.kernel = self.add_weight(
             shape=(features, self.units),
             name="kernel",
@@ -110,6 +118,7 @@ class ElmanCell(DropoutMasks, keras.layers.Layer):
             )
 
     def call(self, inputs, states, training=False):
+        check_built_input(self, inputs)
         x, s_prev = inputs, states[0]
         x_mask = self.get_dropout_mask(x)
         s_mask = self.get_recurrent_dropout_mask(s_prev)
@@ -237,6 +246,7 @@ class JordanCell(DropoutMasks, keras.layers.Layer):
 
     def build(self, input_shape):
         features = check_step_input("JordanCell", input_shape)
+        self.input_features = features
         self.kernel = self.add_weight(
             shape=(features, self.units),
             name="kernel",
@@ -265,6 +275,7 @@ class JordanCell(DropoutMasks, keras.layers.Layer):
             )
 
     def call(self, inputs, states, training=False):
+        check_built_input(self, inputs)
         x, c_prev = inputs, states[1]
         x_mask = self.get_dropout_mask(x)
         c_mask = self.get_recurrent_dropout_mask(c_prev)
@@ -400,6 +411,7 @@ class FullyRecurrentCell(DropoutMasks, keras.layers.Layer):
 
     def build(self, input_shape):
         features = check_step_input("FullyRecurrentCell", input_shape)
+        self.input_features = features
         self.kernel = self.add_weight(
             shape=(features, self.units),
             name="kernel",
@@ -419,6 +431,7 @@ class FullyRecurrentCell(DropoutMasks, keras.layers.Layer):
             )
 
     def call(self, inputs, states, training=False):
+        check_built_input(self, inputs)
         x = inputs
         y_prev = ops.concatenate(states, axis=-1) if len(states) > 1 else states[0]
         x_mask = self.get_dropout_mask(x)
@@ -538,6 +551,7 @@ class RMLPCell(DropoutMasks, keras.layers.Layer):
 
     def build(self, input_shape):
         below = check_step_input("RMLPCell", input_shape)
+        self.input_features = below
         self.kernels, self.recurrent_kernels, self.biases = [], [], []
         for l, size in enumerate(self.units):
             self.kernels.append(
@@ -567,6 +581,7 @@ class RMLPCell(DropoutMasks, keras.layers.Layer):
         return list(self.units)  # one mask per layer, bottom layer first
 
     def call(self, inputs, states, training=False):
+        check_built_input(self, inputs)
         h = inputs
         h_prevs = list(states)[::-1]  # bottom layer first
         x_mask = self.get_dropout_mask(h)

@@ -19,9 +19,34 @@ import keras
 import numpy as np
 from keras import activations, initializers, ops, regularizers
 
-from recipes.base import check_positive_int, check_step_input, serialize
+from recipes.base import check_built_input, check_positive_int, check_step_input, serialize
 
 CONTROLLERS = ("lstm", "elman", "feedforward")
+
+
+def _check_stack_shapes(**tensors):
+    """Raise unless the tensors have the shapes of the stack: `values` (batch, K, m), `strengths`
+    (batch, K), `push` and `pop` (batch, 1), `value` (batch, m); None (unknown) matches any size."""
+    expected = {"values": ("batch", "K", "m"), "strengths": ("batch", "K"), "push": ("batch", 1),
+                "pop": ("batch", 1), "value": ("batch", "m")}
+    sizes = {}
+    for name, tensor in tensors.items():
+        shape = tuple(tensor.shape)
+        names = expected[name]
+        wrong = len(shape) != len(names)
+        for size, symbol in zip(shape, names):
+            if wrong or size is None:
+                continue
+            if isinstance(symbol, int):
+                wrong = size != symbol
+            else:
+                wrong = sizes.setdefault(symbol, size) != size
+        if wrong:
+            known = ", ".join(f"{k}={v}" for k, v in sizes.items())
+            raise ValueError(
+                f"`{name}` must have shape ({', '.join(map(str, names))})"
+                f"{f' with {known}' if known else ''}, got {shape}."
+            )
 
 
 def stack_update(values, strengths, push, pop, value):
@@ -30,11 +55,13 @@ def stack_update(values, strengths, push, pop, value):
     Slot 0 is the top. `values` (batch, K, m) and `strengths` (batch, K) are the stack before
     the step; `push` d_t and `pop` u_t have shape (batch, 1); `value` v_t has shape (batch, m).
     The pop removes u_t units of strength from the top down, then v_t goes on top with
-    strength d_t. Returns the new (values, strengths); the bottom slot falls off.
+    strength d_t. Returns the new (values, strengths); the bottom slot falls off. Any other
+    shape raises a ValueError (a (batch,) pop would broadcast across the slots).
     """
     values, strengths, push, pop, value = (
         ops.convert_to_tensor(t) for t in (values, strengths, push, pop, value)
     )
+    _check_stack_shapes(values=values, strengths=strengths, push=push, pop=pop, value=value)
     above = ops.cumsum(strengths, axis=1) - strengths  # strength lying above each slot
     popped = ops.relu(strengths - ops.relu(pop - above))
     strengths = ops.concatenate([push, popped[:, :-1]], axis=1)
@@ -46,6 +73,7 @@ def stack_read(values, strengths):
     """The read vector r_t (equation 3): the values of the top unit of strength, weighted by
     how much of each slot lies within it. An empty stack reads zeros."""
     values, strengths = ops.convert_to_tensor(values), ops.convert_to_tensor(strengths)
+    _check_stack_shapes(values=values, strengths=strengths)
     above = ops.cumsum(strengths, axis=1) - strengths
     weights = ops.minimum(strengths, ops.relu(1.0 - above))
     return ops.sum(weights[:, :, None] * values, axis=1)
@@ -175,6 +203,7 @@ class NeuralStackCell(keras.layers.Layer):
 
     def build(self, input_shape):
         features = check_step_input("NeuralStackCell", input_shape)
+        self.input_features = features
         if self.push_inputs and features != self.stack_width:
             raise ValueError(
                 "With `push_inputs=True` the stack holds the inputs, so `stack_width` must equal "
@@ -242,6 +271,7 @@ class NeuralStackCell(keras.layers.Layer):
         return h, controller_states + [r, flat, strengths], push, pop, value
 
     def call(self, inputs, states, training=False):
+        check_built_input(self, inputs)
         _, new_states, _, _, _ = self.step(inputs, states)
         return new_states[0], new_states
 

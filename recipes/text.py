@@ -12,7 +12,8 @@ The pieces, in the order a language-modeling notebook uses them:
 
 `generate` and `beam_search` drive any model through one interface,
 `step_fn(tokens, state) -> (log_probs, new_state)`: `tokens` has shape (rows,), `log_probs`
-(rows, vocabulary) and `state` is any nest (list, tuple, dict) of tensors whose leading
+(rows, vocabulary), normalised log-probabilities (each row's logsumexp is 0: apply
+`ops.log_softmax` to logits; the first step's output is checked), and `state` is any nest (list, tuple, dict) of tensors whose leading
 dimension is `rows` (`batch * beam_width` in a beam search). A character RNN, a word RNN and the
 decoder of an encoder-decoder model all fit it.
 
@@ -28,7 +29,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from recipes.base import check_positive_int
+from recipes.base import check_positive_int, concrete
 
 UNKNOWN = "\N{REPLACEMENT CHARACTER}"  # "�", what `decode` writes for the unknown id 0
 
@@ -74,6 +75,11 @@ class CharVocabulary:
         """The characters of `text` that occur at least `min_count` times."""
         min_count = check_positive_int("min_count", min_count)
         codes, counts = np.unique(_code_points(text), return_counts=True)
+        if not np.any(counts >= min_count):
+            raise ValueError(
+                f"`text` must hold at least one character that occurs `min_count` = {min_count} "
+                f"times, got {text[:40]!r}."
+            )
         return cls([chr(c) for c in codes[counts >= min_count]], unknown=unknown)
 
     @property
@@ -96,7 +102,7 @@ class CharVocabulary:
     def decode(self, ids):
         """The text of a sequence of ids (id 0 and ids out of range become `unknown`)."""
         table = [self.unknown] + self.chars
-        ids = np.asarray(ids).reshape(-1)
+        ids = _integer_ids("ids", ids)
         return "".join(table[i] if 0 < i < len(table) else self.unknown for i in ids)
 
     def get_config(self):
@@ -105,6 +111,20 @@ class CharVocabulary:
     @classmethod
     def from_config(cls, config):
         return cls(config["chars"], unknown=config["unknown"])
+
+
+def _integer_ids(name, ids):
+    """`ids` as a 1-D int64 array, if it is a (possibly empty) 1-D sequence of integers."""
+    array = np.asarray(ids)
+    if array.ndim != 1:
+        raise ValueError(f"`{name}` must be a 1-D sequence of token ids, got shape {array.shape}.")
+    if array.size and array.dtype.kind not in "iu" and not (
+        array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array))
+    ):
+        raise ValueError(
+            f"`{name}` must hold integer token ids, got {array.dtype} values {array[:8].tolist()}."
+        )
+    return array.astype(np.int64)
 
 
 def _code_points(text):
@@ -144,6 +164,7 @@ def stateful_batches(ids, batch_size, window):
     window = check_positive_int("window", window)
     if ids.ndim != 1:
         raise ValueError(f"`ids` must be 1-D, got shape {ids.shape}.")
+    _integer_ids("ids", ids)  # integers (of any dtype), never NaN
     n_windows = (len(ids) - 1) // (batch_size * window)
     if n_windows < 1:
         raise ValueError(
@@ -169,15 +190,60 @@ def target_log_probs(predictions, targets, from_logits=True):
         targets: integer ids of shape (...).
 
     Returns:
-        A tensor of shape (...).
+        A tensor of shape (...). NaN or +inf predictions and targets outside [0, vocabulary)
+        raise a ValueError when the values exist (eager calls); inside a traced function they
+        cannot be read.
     """
     predictions = ops.convert_to_tensor(predictions)
+    targets = ops.convert_to_tensor(targets)
+    shape, target_shape = tuple(predictions.shape), tuple(targets.shape)
+    if len(shape) < 1 or len(target_shape) != len(shape) - 1 or any(
+        a is not None and b is not None and a != b for a, b in zip(target_shape, shape[:-1])
+    ):
+        raise ValueError(
+            f"`targets` must have the shape of `predictions` without its last axis, "
+            f"{shape[:-1]}, got {target_shape}."
+        )
+    if shape[-1] is not None and shape[-1] < 1:
+        raise ValueError(f"`predictions` must score at least one token, got shape {shape}.")
+    _check_scores("predictions", predictions)
+    values = concrete(targets)
+    if values is not None and values.size:
+        ids = _integer_ids("targets", values.reshape(-1))
+        if ids.min() < 0 or ids.max() >= shape[-1]:
+            raise ValueError(
+                f"`targets` must be token ids in [0, {shape[-1]}), got [{ids.min()}, {ids.max()}]."
+            )
     if from_logits:
         log_p = ops.log_softmax(ops.cast(predictions, "float32"), axis=-1)
     else:
         log_p = ops.log(ops.cast(predictions, "float32"))
-    targets = ops.expand_dims(ops.cast(ops.convert_to_tensor(targets), "int32"), -1)
+    targets = ops.expand_dims(ops.cast(targets, "int32"), -1)
     return ops.squeeze(ops.take_along_axis(log_p, targets, axis=-1), -1)
+
+
+def _check_scores(name, scores):
+    """Raise if the values of `scores` (logits, log-probabilities) exist and hold NaN or +inf."""
+    values = concrete(scores)
+    if values is not None and values.size and np.any(np.isnan(values) | np.isposinf(values)):
+        raise ValueError(f"`{name}` must not hold NaN or +inf, got {values.reshape(-1)[:8].tolist()}...")
+
+
+def _log_probs_array(log_probs):
+    """`log_probs` as float64 NumPy values, checked: non-empty, log-probabilities (<= 0, -inf
+    allowed), no NaN."""
+    log_probs = np.asarray(ops.convert_to_numpy(log_probs), dtype=np.float64)
+    if log_probs.size == 0:
+        raise ValueError("`log_probs` must hold at least one log-probability, got none.")
+    nan = np.isnan(log_probs)
+    if nan.any() or (log_probs > 1e-6).any():
+        largest = log_probs[~nan].max() if (~nan).any() else float("nan")
+        raise ValueError(
+            f"`log_probs` must be natural-log probabilities, <= 0 and not NaN; got "
+            f"{int(nan.sum())} NaN and a largest value of {largest} (probabilities or bits "
+            f"instead of log-probabilities?)."
+        )
+    return log_probs
 
 
 def bits_per_character(log_probs):
@@ -187,14 +253,14 @@ def bits_per_character(log_probs):
     A model that spreads its probability evenly over V characters scores log2 V bits; Shannon
     (1951) estimated that English carries about 0.6 to 1.3 bits per character.
     """
-    log_probs = np.asarray(ops.convert_to_numpy(log_probs), dtype=np.float64)
+    log_probs = _log_probs_array(log_probs)
     return float(-log_probs.mean() / math.log(2.0))
 
 
 def perplexity(log_probs):
     """Perplexity, exp(-mean log p) = 2 ** bits_per_character: the number of equally likely
     choices the model is as unsure as, on average, at every step."""
-    log_probs = np.asarray(ops.convert_to_numpy(log_probs), dtype=np.float64)
+    log_probs = _log_probs_array(log_probs)
     return float(np.exp(-log_probs.mean()))
 
 
@@ -217,6 +283,16 @@ class KneserNeyLM:
     a_k(h w) > 0. A context never seen at order k passes P_{k-1} through unchanged. D_k =
     n1 / (n1 + 2 n2), with n1, n2 the numbers of k-grams whose a_k is 1 and 2 (Ney et al. 1994).
     Every P_k sums to one over the V tokens, and no token has probability zero.
+
+    No sentence-start padding: `fit` counts the n-grams of one token stream, with no start
+    symbol <s> and no end symbol </s>, as suits a character stream (our texts' newlines are
+    ordinary tokens). A position with fewer than n - 1 tokens before it is predicted from the
+    longest context it has (an order whose context would reach before the start passes
+    P_{k-1} through), and position 0 from P_1, which for n > 1 is built from continuation
+    counts, not frequencies. Chen and Goodman, and toolkits such as SRILM and KenLM, instead pad
+    every sentence with <s> (and end it with </s>), so that the first tokens of a sentence are
+    predicted from "<s> ..." contexts and the end of a sentence is a predicted event. Modified
+    Kneser-Ney (three discounts per order, Chen and Goodman's best) is not implemented.
 
     References: R. Kneser and H. Ney (1995), "Improved backing-off for m-gram language
     modeling", ICASSP; S. F. Chen and J. Goodman (1999), "An empirical study of smoothing
@@ -250,6 +326,22 @@ class KneserNeyLM:
         self.discount = discount
         self.tables = self.discounts = None
 
+    def _check_ids(self, name, ids, at_least):
+        """`ids` as an int64 array, if it is a 1-D sequence of at least `at_least` integer ids in
+        [0, V); otherwise a ValueError. An id outside [0, V) would alias another n-gram's key."""
+        array = _integer_ids(name, ids)
+        if len(array) < at_least:
+            raise ValueError(
+                f"`{name}` must be a 1-D sequence of at least {at_least} token ids, got shape "
+                f"{array.shape}."
+            )
+        if len(array) and (array.min() < 0 or array.max() >= self.vocab_size):
+            raise ValueError(
+                f"`{name}` must lie in [0, vocab_size) = [0, {self.vocab_size}), got "
+                f"[{array.min()}, {array.max()}]."
+            )
+        return array
+
     def _keys(self, ids, k):
         """Integer key of every k-gram of ids (first token most significant), shape (len - k + 1,)."""
         keys = np.zeros(len(ids) - k + 1, dtype=np.int64)
@@ -259,17 +351,7 @@ class KneserNeyLM:
 
     def fit(self, ids):
         """Count the n-grams of the 1-D token sequence `ids`; returns the model."""
-        ids = np.asarray(ids, dtype=np.int64)
-        if ids.ndim != 1 or len(ids) < self.order:
-            raise ValueError(
-                f"`ids` must be a 1-D sequence of at least `order` = {self.order} tokens, "
-                f"got shape {ids.shape}."
-            )
-        if ids.min() < 0 or ids.max() >= self.vocab_size:
-            raise ValueError(
-                f"`ids` must lie in [0, vocab_size) = [0, {self.vocab_size}), got "
-                f"[{ids.min()}, {ids.max()}]."
-            )
+        ids = self._check_ids("ids", ids, at_least=self.order)
         V, self.tables = self.vocab_size, []
         for k in range(1, self.order + 1):
             if k == self.order:  # counts of the k-grams
@@ -319,9 +401,7 @@ class KneserNeyLM:
     def log_prob(self, ids):
         """log P(ids[t] | the up to order - 1 tokens before it), in nats, for every position t
         (position 0 has no context and gets the unigram probability)."""
-        ids = np.asarray(ids, dtype=np.int64)
-        if ids.ndim != 1 or len(ids) == 0:
-            raise ValueError(f"`ids` must be a non-empty 1-D sequence, got shape {ids.shape}.")
+        ids = self._check_ids("ids", ids, at_least=1)
         n = self.order - 1
         padded = np.concatenate([np.full(n, -1, dtype=np.int64), ids])
         histories = np.stack([padded[j : j + len(ids)] for j in range(n)], axis=1) if n else (
@@ -330,9 +410,10 @@ class KneserNeyLM:
         return np.log(self._probs(histories, ids))
 
     def distribution(self, context):
-        """P(w | context) for every token w, shape (V,); only the last order - 1 tokens count."""
+        """P(w | context) for every token w, shape (V,); `context` is a 1-D sequence of ids in
+        [0, V) (it may be empty), of which only the last order - 1 count."""
         n = self.order - 1
-        context = np.asarray(context, dtype=np.int64).reshape(-1)
+        context = self._check_ids("context", context, at_least=0)
         context = context[max(0, len(context) - n) :]
         history = np.concatenate([np.full(n - len(context), -1, dtype=np.int64), context])
         return self._probs(np.tile(history, (self.vocab_size, 1)), np.arange(self.vocab_size))
@@ -350,6 +431,19 @@ def _check_filters(top_k, top_p):
         raise ValueError(f"`top_p` must be None or a float in (0, 1], got {top_p!r}.")
 
 
+def _checked_logits(logits):
+    """`logits` as a float32 tensor of shape (batch, vocabulary >= 1), without NaN or +inf."""
+    logits = ops.convert_to_tensor(logits)
+    shape = tuple(logits.shape)
+    if len(shape) != 2 or (shape[-1] is not None and shape[-1] < 1):
+        raise ValueError(
+            f"`logits` must have shape (batch, vocabulary) with a vocabulary of at least one "
+            f"token, got {shape}."
+        )
+    _check_scores("logits", logits)
+    return ops.cast(logits, "float32")
+
+
 def filter_logits(logits, top_k=None, top_p=None):
     """Set to -inf the logits of every token outside the top-k and outside the nucleus.
 
@@ -364,7 +458,7 @@ def filter_logits(logits, top_k=None, top_p=None):
         top_p: None or a float in (0, 1].
     """
     _check_filters(top_k, top_p)
-    logits = ops.cast(ops.convert_to_tensor(logits), "float32")
+    logits = _checked_logits(logits)
     vocabulary = ops.shape(logits)[-1]
     if top_k is not None:
         kth = ops.top_k(logits, min(top_k, vocabulary))[0][..., -1:]
@@ -394,10 +488,11 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, seed=None):
     Returns:
         int32 token ids, shape (batch,).
     """
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or temperature < 0:
+    if (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
+            or not math.isfinite(temperature) or temperature < 0):
         raise ValueError(f"`temperature` must be a float >= 0, got {temperature!r}.")
     _check_filters(top_k, top_p)
-    logits = ops.cast(ops.convert_to_tensor(logits), "float32")
+    logits = _checked_logits(logits)
     if temperature == 0:
         return ops.cast(ops.argmax(logits, axis=-1), "int32")
     logits = filter_logits(logits / temperature, top_k=top_k, top_p=top_p)
@@ -405,10 +500,52 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, seed=None):
 
 
 def _rows_of(tokens):
-    tokens = np.asarray(ops.convert_to_numpy(tokens)).astype(np.int32).reshape(-1)
+    tokens = np.asarray(ops.convert_to_numpy(tokens))
+    tokens = _integer_ids("tokens", tokens.reshape(-1) if tokens.ndim == 0 else tokens)
     if len(tokens) == 0:
         raise ValueError("`tokens` must hold at least one start token.")
-    return tokens
+    if tokens.min() < 0:
+        raise ValueError(f"`tokens` must be token ids >= 0, got {tokens.tolist()[:8]}.")
+    return tokens.astype(np.int32)
+
+
+def _check_end_token(end_token, vocabulary):
+    if end_token is not None and (
+        isinstance(end_token, bool) or not isinstance(end_token, (int, np.integer))
+        or not 0 <= end_token < vocabulary
+    ):
+        raise ValueError(
+            f"`end_token` must be None or a token id in [0, {vocabulary}) (the vocabulary of "
+            f"`step_fn`), got {end_token!r}."
+        )
+
+
+def _checked_log_probs(log_probs, rows, first_step):
+    """`step_fn`'s output as a float64 NumPy array; at the first step, checked against the
+    contract: shape (rows, vocabulary) and log-probabilities (each row's logsumexp is 0)."""
+    dtype = keras.backend.standardize_dtype(getattr(log_probs, "dtype", "float32"))
+    log_probs = np.asarray(ops.convert_to_numpy(log_probs), dtype=np.float64)
+    if not first_step:
+        return log_probs
+    if log_probs.ndim != 2 or log_probs.shape[0] != rows or log_probs.shape[1] < 1:
+        raise ValueError(
+            f"`step_fn` must return log-probabilities of shape (rows, vocabulary) with rows = "
+            f"{rows}, got shape {log_probs.shape}."
+        )
+    if np.isnan(log_probs).any() or np.isposinf(log_probs).any():
+        raise ValueError("`step_fn` returned NaN or +inf log-probabilities at the first step.")
+    top = log_probs.max(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        total = (top + np.log(np.exp(log_probs - top).sum(axis=1, keepdims=True)))[:, 0]
+    tolerance = 5e-2 if "16" in dtype else 1e-3  # the rounding of float16 / bfloat16
+    if not np.all(np.abs(total) <= tolerance):
+        worst = int(np.argmax(np.where(np.isfinite(total), np.abs(total), np.inf)))
+        raise ValueError(
+            f"`step_fn` must return log-probabilities, whose exponentials sum to 1 in every row "
+            f"(e.g. `ops.log_softmax(logits, axis=-1)`, or the log of probabilities); at the "
+            f"first step row {worst} has logsumexp {total[worst]:.4g} instead of 0 (logits?)."
+        )
+    return log_probs
 
 
 def generate(step_fn, tokens, state, steps, temperature=1.0, top_k=None, top_p=None, seed=None,
@@ -434,11 +571,14 @@ def generate(step_fn, tokens, state, steps, temperature=1.0, top_k=None, top_p=N
     finished = np.zeros(len(tokens), dtype=bool)
     log_likelihood = np.zeros(len(tokens))
     out = []
-    for _ in range(steps):
+    for step in range(steps):
         log_probs, state = step_fn(ops.convert_to_tensor(tokens), state)
+        checked = _checked_log_probs(log_probs, len(tokens), first_step=step == 0)
+        if step == 0:
+            _check_end_token(end_token, checked.shape[1])
         chosen = np.asarray(ops.convert_to_numpy(
             sample_next(log_probs, temperature, top_k, top_p, seed=seed)))
-        log_probs = np.asarray(ops.convert_to_numpy(log_probs), dtype=np.float64)
+        log_probs = checked
         if end_token is not None:
             chosen = np.where(finished, end_token, chosen)
         gained = log_probs[np.arange(len(chosen)), chosen]
@@ -479,10 +619,17 @@ def beam_search(step_fn, tokens, state, steps, beam_width=4, end_token=None, len
     """
     steps = check_positive_int("steps", steps)
     beam_width = check_positive_int("beam_width", beam_width)
-    if isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float)) or length_penalty < 0:
+    if (isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float))
+            or not math.isfinite(length_penalty) or length_penalty < 0):
         raise ValueError(f"`length_penalty` must be a float >= 0, got {length_penalty!r}.")
     tokens = _rows_of(tokens)
     batch, width = len(tokens), beam_width
+    for leaf in keras.tree.flatten(state):
+        if leaf is None or len(getattr(leaf, "shape", ())) < 1 or leaf.shape[0] not in (None, batch):
+            raise ValueError(
+                f"`state` must be a nest of tensors whose leading dimension is the number of "
+                f"rows of `tokens`, {batch}; got a leaf {leaf!r:.80}."
+            )
     state = keras.tree.map_structure(lambda s: ops.repeat(s, width, axis=0), state)
     tokens = np.repeat(tokens, width)
     scores = np.full((batch, width), -np.inf)
@@ -490,10 +637,12 @@ def beam_search(step_fn, tokens, state, steps, beam_width=4, end_token=None, len
     finished = np.zeros((batch, width), dtype=bool)
     lengths = np.zeros((batch, width))
     history = np.zeros((batch, width, 0), dtype=np.int32)
-    for _ in range(steps):
+    for step in range(steps):
         log_probs, state = step_fn(ops.convert_to_tensor(tokens), state)
-        log_probs = np.asarray(ops.convert_to_numpy(log_probs), dtype=np.float64)
+        log_probs = _checked_log_probs(log_probs, len(tokens), first_step=step == 0)
         vocabulary = log_probs.shape[-1]
+        if step == 0:
+            _check_end_token(end_token, vocabulary)
         log_probs = log_probs.reshape(batch, width, vocabulary)
         if end_token is not None:  # a finished beam extends only by end_token, at no cost
             log_probs[finished] = -np.inf

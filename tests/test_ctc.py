@@ -286,3 +286,44 @@ def test_bad_input_raises_value_errors_naming_the_argument():
         ctc_best_path(np.full((2, 3), -1.0))
     with pytest.raises(ValueError, match="`length`"):
         ctc_best_path(np.full((2, 3), 1 / 3), length=3)
+
+
+@pytest.mark.parametrize(
+    "labels, kwargs, match",
+    [
+        # Before the check these gave a number: the blank as a label, a class that does not exist
+        # (a negative loss on TensorFlow and JAX), padding inside a row, lengths past the row.
+        ([[1, 0, 2], [1, 2, -1]], {}, r"`labels` must be class indices in \[0, 3\) other than the blank"),
+        ([[1, 3, -1], [1, 2, -1]], {}, r"`labels` must be class indices in \[0, 3\)"),
+        ([[1, 2, -1], [2, -1, -1]], {"blank_index": 2}, r"other than the blank \(`blank_index` = 2\)"),
+        ([[1, -1, 2], [1, 2, -1]], {}, r"`labels`: each row must hold its labels first"),
+        ([[1.5, 2, -1], [1, 2, -1]], {}, r"`labels` must be integers"),
+        ([[1, 2, -1], [1, 2, -1]], {"label_lengths": [3, 2]}, r"`labels` must be class indices"),
+        ([[1, 2, -1], [1, 2, -1]], {"label_lengths": [4, 2]}, r"`label_lengths` must have shape \(2,\) and values in \[0, 3\]"),
+        ([[1, 2, -1], [1, 2, -1]], {"label_lengths": [-1, 2]}, r"`label_lengths`"),
+        ([[1, 2, -1], [1, 2, -1]], {"logit_lengths": [-2, 6]}, r"`logit_lengths` must be in \[0, 6\]"),
+    ],
+)
+def test_ctc_loss_rejects_labels_it_cannot_score(labels, kwargs, match):
+    logits = RNG.normal(size=(2, 6, 3)).astype("float32")
+    with pytest.raises(ValueError, match=match):
+        ctc_loss(np.array(labels), logits, **kwargs)
+    with pytest.raises(ValueError, match=match):  # eager backend tensors are checked too
+        ctc_loss(ops.convert_to_tensor(np.array(labels)), ops.convert_to_tensor(logits), **kwargs)
+
+
+def test_ctc_loss_of_a_bad_row_is_nan_inside_a_traced_function():
+    # model.evaluate traces the loss on TensorFlow and JAX, where the labels have no values to
+    # check: the bad row's loss is NaN there (before: a finite, even negative, number). PyTorch
+    # runs eagerly and raises.
+    model = keras.Sequential([keras.Input((6, 2)), keras.layers.Dense(3)])
+    model.compile(loss=CTCLoss())
+    x = RNG.normal(size=(2, 6, 2)).astype("float32")
+    good = np.array([[1, 2, -1], [2, 2, 1]])
+    assert np.isfinite(model.evaluate(x, good, verbose=0))
+    for bad in ([[1, 3, -1], [2, 2, 1]], [[1, 0, -1], [2, 2, 1]]):
+        if keras.backend.backend() == "torch":
+            with pytest.raises(ValueError, match="`labels` must be class indices"):
+                model.evaluate(x, np.array(bad), verbose=0)
+        else:
+            assert np.isnan(model.evaluate(x, np.array(bad), verbose=0))

@@ -264,6 +264,54 @@ def test_dnc_step_matches_numpy_reference():
             np.testing.assert_allclose(numpy_of(got)[b], want, atol=1e-4, err_msg=name)
 
 
+class UsageOfThePreviousWrite(keras.layers.Layer):
+    """u_t of one step of a built DNCCell as a function of w^w_{t-1} alone (other states fixed)."""
+
+    def __init__(self, cell, x, states, **kwargs):
+        super().__init__(**kwargs)
+        self.cell, self.x, self.fixed = cell, x, states
+
+    def call(self, w_write_prev):
+        states = [keras.ops.convert_to_tensor(v) for v in self.fixed[:-1]] + [w_write_prev]
+        _, new = self.cell.call(keras.ops.convert_to_tensor(self.x), states)
+        # + 0 w: the input stays in the graph, so every backend returns its gradient (PyTorch
+        # refuses to differentiate with respect to an unused input, TensorFlow returns None).
+        return self.cell.unpack_states(new)["usage"] + 0.0 * w_write_prev
+
+
+@pytest.mark.parametrize("stop_usage_gradient", [False, True])
+def test_stop_usage_gradient_stops_only_the_gradient_through_the_previous_write(stop_usage_gradient):
+    # u_t = (u_{t-1} + w - u_{t-1} w) psi_t: d sum(u_t) / dw = (1 - u_{t-1}) psi_t in the paper;
+    # zero in DeepMind's implementation (stop_gradient on w), with the same forward pass.
+    n, w, r, units = 6, 3, 2, 5
+    rng = np.random.default_rng(4)
+    cells = {stop: DNCCell(units, memory_size=n, memory_width=w, read_heads=r, stop_usage_gradient=stop)
+             for stop in (False, True)}
+    for cell in cells.values():
+        cell.build((None, 4))
+        cell.set_weights([rng.normal(scale=0.7, size=v.shape).astype("float32") for v in cells[False].weights])
+    cells[True].set_weights(cells[False].get_weights())
+    s = [random_dnc_state(rng, n, w, r, units) for _ in range(3)]
+    states = [np.stack([np.concatenate([v["h"], v["reads"]]) for v in s]), np.stack([v["c"] for v in s]),
+              np.stack([v["memory"].reshape(-1) for v in s]), np.stack([v["usage"] for v in s]),
+              np.stack([v["link"].reshape(-1) for v in s]), np.stack([v["precedence"] for v in s]),
+              np.stack([v["w_read"].reshape(-1) for v in s]), np.stack([v["w_write"] for v in s])]
+    states = [v.astype("float32") for v in states]
+    x = rng.normal(size=(3, 4)).astype("float32")
+    models = {stop: keras.Sequential([keras.Input((n,), batch_size=3), UsageOfThePreviousWrite(cell, x, states)])
+              for stop, cell in cells.items()}
+    np.testing.assert_allclose(numpy_of(models[True](states[-1])), numpy_of(models[False](states[-1])))
+    _, input_grad = gradients(models[stop_usage_gradient], states[-1], keras.ops.sum)
+    if stop_usage_gradient:
+        np.testing.assert_array_equal(input_grad, 0.0)
+    else:
+        usage = numpy_of(models[False](states[-1]))
+        u_prev, w_prev = states[3], states[-1]
+        psi = usage / (u_prev + w_prev - u_prev * w_prev)
+        np.testing.assert_allclose(input_grad, (1 - u_prev) * psi, rtol=1e-4)
+    assert DNCCell.from_config(cells[stop_usage_gradient].get_config()).stop_usage_gradient is stop_usage_gradient
+
+
 # --- invariants at every step of a random run ----------------------------------------------------
 
 

@@ -173,3 +173,25 @@ def test_bad_input_raises_value_errors_naming_the_argument():
         error_rate([""], ["a"])
     with pytest.raises(ValueError, match="multiple_references"):
         bleu(["a b"], ["a b"], multiple_references=True)
+
+
+@pytest.mark.parametrize(
+    "references",
+    [
+        [["the cat is on the mat", "there is a cat on the mat"]],  # strings: each a whole sentence
+        [[["the", "cat", "is", "on", "the", "mat"], ["there", "is", "a", "cat", "on", "the", "mat"]]],
+        [(("the", "cat", "is", "on", "the", "mat"), ("there", "is", "a", "cat", "on", "the", "mat"))],
+    ],
+)
+def test_bleu_refuses_a_list_of_references_without_multiple_references(references):
+    hypotheses = ["the cat is on the mat"]
+    # Before: each sentence (or token tuple) was read as one token, and the score was 0.
+    with pytest.raises(ValueError, match=r"`references` entry 0 looks like a list of references.*"
+                                         r"`multiple_references=True`"):
+        bleu(references, hypotheses)
+    assert bleu(references, hypotheses, multiple_references=True) == 1.0
+
+
+def test_bleu_still_reads_token_lists_and_characters_as_one_reference():
+    assert bleu([["the", "cat", "sat"]], ["the cat sat"], max_order=3) == 1.0
+    assert bleu([list("the cat")], ["the cat"], unit="char") == 1.0  # " " is a token, not words

@@ -395,3 +395,87 @@ def test_bad_shapes_raise_value_errors_that_name_the_argument():
 def test_bad_trees_raise_value_errors_that_name_the_argument(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def _bad_encodings():
+    """name -> (a change to a valid encoding that no tree has, the message it gets)."""
+    def root(levels):  # the root of tree 0, an inner node
+        return int(np.argmax(levels[0]))
+
+    def lone_leaf(levels):
+        return int(np.flatnonzero((levels >= 0).sum(axis=1) == 1)[0])
+
+    def child_past_the_nodes(children, levels):  # read the next tree's first nodes before
+        children[0, root(levels), 0] = children.shape[1] + 1
+
+    def child_below_minus_one(children, levels):
+        children[0, root(levels), 0] = -2
+
+    def wrong_level(children, levels):
+        levels[0, root(levels)] += 1
+
+    def leaf_with_a_level(children, levels):
+        levels[lone_leaf(levels), 0] = 2
+
+    def child_at_a_padding_slot(children, levels):
+        b = lone_leaf(levels)
+        children[b, 0, 0], levels[b, 0] = levels.shape[1] - 1, 1
+
+    def cycle(children, levels):
+        children[0, 0, 0] = root(levels)  # the first leaf names the root as its child
+
+    return {
+        "child_past_the_nodes": (child_past_the_nodes, r"`children` must hold node indices in \[0, nodes\)"),
+        "child_below_minus_one": (child_below_minus_one, r"`children` must hold node indices"),
+        "wrong_level": (wrong_level, r"`levels` must be 0 at a leaf and 1 \+ the largest level of its children"),
+        "leaf_with_a_level": (leaf_with_a_level, r"`levels` must be 0 at a leaf"),
+        "child_at_a_padding_slot": (child_at_a_padding_slot, r"`levels` marks that node as a padding slot"),
+        "cycle": (cycle, r"`levels` must be 0 at a leaf"),
+    }
+
+
+BAD_ENCODINGS = _bad_encodings()
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+@pytest.mark.parametrize("bad", sorted(BAD_ENCODINGS))
+def test_children_and_levels_that_are_no_tree_raise_value_errors(name, bad):
+    layer = LAYERS[name]()
+    x, children, levels = encode(trees_for(layer), layer)
+    change, message = BAD_ENCODINGS[bad]
+    children, levels = children.copy(), levels.copy()
+    change(children, levels)
+    with pytest.raises(ValueError, match=message):
+        layer(x, children, levels)
+    with pytest.raises(ValueError, match=message):  # eager backend tensors are read too
+        layer(x, keras.ops.convert_to_tensor(children), keras.ops.convert_to_tensor(levels))
+
+
+@pytest.mark.parametrize("name", ["RecursiveNN", "ChildSumTreeLSTM"])
+def test_float_children_or_levels_raise_a_value_error(name):
+    layer = LAYERS[name]()
+    x, children, levels = encode(BINARY, layer)
+    with pytest.raises(ValueError, match=r"expects `children` of an integer dtype .* got dtype float32"):
+        layer(x, children.astype("float32") + 0.5, levels)
+    with pytest.raises(ValueError, match=r"expects `levels` of an integer dtype"):
+        layer(x, children, levels.astype("float64"))
+
+
+@pytest.mark.parametrize("bad", ["child_past_the_nodes", "wrong_level", "cycle"])
+def test_a_tree_that_is_no_tree_comes_out_nan_in_a_traced_model_and_others_do_not(bad):
+    # model.predict traces the layer on TensorFlow and JAX (no values to check): the bad tree's
+    # root is NaN there, the other trees' roots as before. PyTorch runs eagerly and raises.
+    layer = LAYERS["RecursiveNN"]()
+    model = tree_model(layer)
+    arrays = encode_trees(BINARY, VOCAB, head_is_label=True, max_children=2)
+    good = model.predict(arrays, verbose=0)
+    change, message = BAD_ENCODINGS[bad]
+    arrays = {key: value.copy() for key, value in arrays.items()}
+    change(arrays["children"], arrays["levels"])
+    if keras.backend.backend() == "torch":
+        with pytest.raises(ValueError, match=message):
+            model.predict(arrays, verbose=0)
+        return
+    out = model.predict(arrays, verbose=0)
+    assert np.all(np.isnan(out[0]))
+    np.testing.assert_allclose(out[1:], good[1:], atol=1e-6)

@@ -293,3 +293,40 @@ def test_bad_readout_and_free_run_calls_say_what_is_expected():
         free_run(cell, readout, U, steps=0)
     with pytest.raises(ValueError, match=r"`inputs` must have shape \(time, features\) or \(batch, time, features\)"):
         collect_states(cell, np.zeros(5))
+
+
+# --- the readout of Lukosevicius's guide, [1; u; x] ------------------------------------------------
+
+
+def test_collect_states_can_give_the_readout_the_input_beside_the_state():
+    cell = built(EchoStateCell(20, leak_rate=0.6, bias_scaling=0.2, seed=3))
+    alone = collect_states(cell, U)
+    both = collect_states(cell, U, include_inputs=True)
+    assert both.shape == (3, 40, 2 + 20)
+    np.testing.assert_array_equal(both[..., :2], U)
+    np.testing.assert_allclose(both[..., 2:], alone, atol=1e-6)
+    assert collect_states(cell, U[0], include_inputs=True).shape == (40, 22)
+
+
+def test_a_readout_of_the_input_fits_what_a_readout_of_the_state_alone_cannot():
+    # y_t = 2 u_t is linear in [1; u_t; h_t], but a small leaky reservoir mixes u_t with the
+    # past, and no readout of h_t alone recovers it.
+    cell = EchoStateCell(5, input_scaling=2.0, leak_rate=0.3, connectivity=1.0, seed=0)
+    u = np.random.default_rng(1).uniform(-1, 1, size=(300, 1))
+    errors = {}
+    for include in (False, True):
+        states = collect_states(cell, u, include_inputs=include)
+        readout = RidgeReadout(1e-10).fit(states, 2 * u, washout=20)
+        errors[include] = np.abs(readout.predict(states[20:]) - 2 * u[20:]).max()
+    assert errors[True] < 1e-5 and errors[False] > 0.5
+
+
+def test_free_run_with_inputs_reads_the_fed_back_output_beside_the_state():
+    cell = built(EchoStateCell(30, leak_rate=0.6, bias_scaling=0.2, seed=3))
+    readout = RidgeReadout()
+    readout.kernel, readout.bias = RNG.normal(scale=0.3, size=(2 + 30, 2)), RNG.normal(scale=0.1, size=(2,))
+    generated = free_run(cell, readout, U, steps=5, include_inputs=True)
+    # Teacher-forcing the warm-up followed by the generated outputs must give them back:
+    # y_t = [u_t, h_t] W_out + b, with u_t the last warm-up input, then each y fed back.
+    replay = collect_states(cell, np.concatenate([U, generated[:, :-1]], axis=1), include_inputs=True)
+    np.testing.assert_allclose(readout.predict(replay[:, -5:]), generated, atol=1e-4)

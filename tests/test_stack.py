@@ -357,3 +357,29 @@ def test_bad_step_input_and_bad_trace_calls():
     layer(X)
     with pytest.raises(ValueError, match=r"`inputs` must have shape \(batch, time, features\), got \(9, 4\)"):
         stack_trace(layer.cell, X[0])
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        # A (batch,) pop broadcast against (batch, K) and popped every row by every row's u_t.
+        ({"pop": np.full((2,), 0.5, "float32")}, r"`pop` must have shape \(batch, 1\) with batch=2, K=3, m=4, got \(2,\)"),
+        ({"push": np.ones((2, 3), "float32")}, r"`push` must have shape \(batch, 1\)"),
+        ({"value": np.ones((2, 5), "float32")}, r"`value` must have shape \(batch, m\) with batch=2, K=3, m=4, got \(2, 5\)"),
+        ({"strengths": np.ones((2, 4), "float32")}, r"`strengths` must have shape \(batch, K\) with batch=2, K=3, m=4, got \(2, 4\)"),
+        ({"values": np.ones((2, 12), "float32")}, r"`values` must have shape \(batch, K, m\), got \(2, 12\)"),
+        ({"pop": np.ones((3, 1), "float32")}, r"`pop` must have shape \(batch, 1\) with batch=2"),
+    ],
+)
+def test_stack_update_needs_the_documented_shapes(change, message):
+    arguments = {"values": np.zeros((2, 3, 4), "float32"), "strengths": np.zeros((2, 3), "float32"),
+                 "push": np.ones((2, 1), "float32"), "pop": np.zeros((2, 1), "float32"),
+                 "value": np.ones((2, 4), "float32")}
+    stack_update(**arguments)  # the documented shapes work
+    with pytest.raises(ValueError, match=message):
+        stack_update(**{**arguments, **change})
+
+
+def test_stack_read_needs_the_documented_shapes():
+    with pytest.raises(ValueError, match=r"`strengths` must have shape \(batch, K\) with batch=2, K=3"):
+        stack_read(np.zeros((2, 3, 4), "float32"), np.zeros((2, 3, 1), "float32"))

@@ -213,11 +213,31 @@ def test_kneser_ney_of_high_enough_order_predicts_a_periodic_text():
         (lambda: KneserNeyLM(2, 5).fit([0, 1, 7]), r"\[0, 5\)"),
         (lambda: KneserNeyLM(3, 5).fit([0, 1]), "at least"),
         (lambda: KneserNeyLM(2, 5).log_prob([0, 1]), "not fitted"),
+        (lambda: KneserNeyLM(2, 5).fit([0, 1.5, 2]), "`ids` must hold integer token ids"),
     ],
 )
 def test_kneser_ney_bad_input(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        # Before the check, id 5 = V aliased the key of another n-gram and -1 that of "no context".
+        (lambda lm: lm.log_prob([0, 1, 5]), r"`ids` must lie in \[0, vocab_size\) = \[0, 5\), got \[0, 5\]"),
+        (lambda lm: lm.log_prob([-1, 2]), r"`ids` must lie in \[0, vocab_size\)"),
+        (lambda lm: lm.log_prob([0, 2.5]), "`ids` must hold integer token ids"),
+        (lambda lm: lm.log_prob([[0, 1]]), "`ids` must be a 1-D sequence"),
+        (lambda lm: lm.distribution([1, 7]), r"`context` must lie in \[0, vocab_size\) = \[0, 5\)"),
+        (lambda lm: lm.distribution([-3]), r"`context` must lie in \[0, vocab_size\)"),
+        (lambda lm: lm.distribution([[0], [1]]), "`context` must be a 1-D sequence"),
+    ],
+)
+def test_kneser_ney_scores_only_ids_of_its_vocabulary(call, match):
+    lm = KneserNeyLM(2, 5).fit([0, 1, 2, 3, 4, 0, 1])
+    with pytest.raises(ValueError, match=match):
+        call(lm)
 
 
 # --- sampling ------------------------------------------------------------------------------------
@@ -425,3 +445,34 @@ def test_beam_search_bad_input(kwargs, match):
     arguments = {"steps": 3, "beam_width": 2, **kwargs}
     with pytest.raises(ValueError, match=match):
         beam_search(table_step_fn(np.eye(2)), [0], np.zeros((1, 1)), **arguments)
+
+
+@pytest.mark.parametrize("search", ["generate", "beam_search"])
+@pytest.mark.parametrize(
+    "broken, match",
+    [
+        # Before the check, logits were summed as if they were log-probabilities: a silent score.
+        ("logits", r"`step_fn` must return log-probabilities.*row 0 has logsumexp 3 instead of 0"),
+        ("probabilities", r"`step_fn` must return log-probabilities.*instead of 0"),
+        ("nan", r"`step_fn` returned NaN"),
+        ("one row", r"`step_fn` must return log-probabilities of shape \(rows, vocabulary\)"),
+    ],
+)
+def test_search_checks_that_step_fn_returns_log_probabilities(search, broken, match):
+    step_fn, initial_state = rnn_step_fn()
+    fixes = {
+        "logits": lambda p: p + 3.0,
+        "probabilities": ops.exp,
+        "nan": lambda p: p * float("nan"),
+        "one row": lambda p: p[:1],
+    }
+
+    def broken_step_fn(tokens, state):
+        log_probs, state = step_fn(tokens, state)
+        return fixes[broken](log_probs), state
+
+    run = {"generate": lambda f: generate(f, [0, 1], initial_state(2), steps=3, seed=0),
+           "beam_search": lambda f: beam_search(f, [0, 1], initial_state(2), steps=3, beam_width=2)}
+    run[search](step_fn)  # the contract kept: no error
+    with pytest.raises(ValueError, match=match):
+        run[search](broken_step_fn)
