@@ -97,6 +97,18 @@ def concrete(x):
         return None
 
 
+def matmul_2d(x, kernel):
+    """x @ kernel for x of shape (..., m) and a 2-D kernel (m, n), as one 2-D product.
+
+    The leading axes are flattened first rather than left to a broadcast batched product:
+    TensorFlow 2.20 and 2.21 with oneDNN (on by default) on AVX-512 CPUs compute some of those
+    wrongly or corrupt the heap (e.g. (3, 1, 6, 7) @ (7, 1)), and Keras 3.13 (Colab's) hands
+    `keras.ops.matmul` of such shapes to them. A 2-D product is also faster on CPU."""
+    shape = ops.shape(x)
+    z = ops.matmul(ops.reshape(x, (-1, shape[-1])), kernel)
+    return ops.reshape(z, tuple(shape[:-1]) + (ops.shape(kernel)[-1],))
+
+
 def serialize(**items):
     """A `get_config` dict: activations, initializers and regularizers (named by their suffix)
     are serialized, everything else is kept as it is."""

@@ -56,8 +56,8 @@ class ClockworkCell(keras.layers.Layer):
     counts modulo a multiple of every period, which leaves t mod T_i unchanged: in float32 the
     largest below 2^24, up to which float32 counts exactly. Under mixed precision, where float16
     stops counting at 2048 and bfloat16 at 256, t is written in digits of base 2048 or 256: one
-    digit unless lcm(periods) is larger (`clock_digits` is the width of t, `clock_time` reads it). In the
-    backward half of `keras.layers.Bidirectional` the clock counts from the last valid step
+    digit unless lcm(periods) is larger (`clock_digits` is the width of t, `clock_time` reads
+    it). In the backward half of `keras.layers.Bidirectional` the clock counts from the last valid step
     (there t = 0 is the end of the sequence). W_H (`recurrent_kernel`, (units, units), row =
     source module) is zero outside the allowed blocks (source period >= target period): the
     block mask is applied at initialisation, by a constraint after every optimizer update, and

@@ -11,7 +11,7 @@ attention of a Transformer: one step retrieves a pattern from a memory of expone
 It is a Keras layer with the stored patterns as a weight: fixed (`store`) or learned
 (trainable), inside any Keras model, on the TensorFlow, JAX and PyTorch backends.
 
-Shared helper: `recipes/base.py` (argument checks and config serialization).
+Shared helpers: `recipes/base.py` (argument checks, config serialization, `matmul_2d`).
 """
 
 import math
@@ -20,7 +20,7 @@ import keras
 import numpy as np
 from keras import initializers, ops, regularizers
 
-from recipes.base import check_positive_int, serialize
+from recipes.base import check_positive_int, matmul_2d, serialize
 
 # Fields this close to zero count as ties (the unit keeps its state): the incremental fields of
 # `recall` drift by rounding, far less than this, while a true Hebbian field is a multiple of 1/N.
@@ -278,7 +278,7 @@ class ModernHopfield(keras.layers.Layer):
 
     def _attention(self, xi, x):
         """p = softmax(beta X^T xi) over the stored patterns x, stable for any beta."""
-        logits = self.effective_beta * ops.matmul(xi, ops.transpose(x))
+        logits = self.effective_beta * matmul_2d(xi, ops.transpose(x))
         # exp(a - max a) / sum exp(a - max a) is the same softmax and cannot overflow; the max is
         # held constant for the gradient, on which the softmax does not depend.
         logits = logits - ops.stop_gradient(ops.max(logits, axis=-1, keepdims=True))
@@ -298,7 +298,7 @@ class ModernHopfield(keras.layers.Layer):
         x = ops.cast(self.patterns, dtype)
         for _ in range(self.steps):
             p = self._attention(xi, x)
-            xi = ops.matmul(p, x)
+            xi = matmul_2d(p, x)
         xi, p = ops.cast(xi, self.compute_dtype), ops.cast(p, self.compute_dtype)
         return (xi, p) if return_attention_scores else xi
 
@@ -309,7 +309,7 @@ class ModernHopfield(keras.layers.Layer):
         xi = ops.cast(inputs, dtype)
         x = ops.cast(self.patterns, dtype)
         beta = self.effective_beta
-        lse = ops.logsumexp(beta * ops.matmul(xi, ops.transpose(x)), axis=-1) / beta
+        lse = ops.logsumexp(beta * matmul_2d(xi, ops.transpose(x)), axis=-1) / beta
         m = ops.max(ops.sum(x * x, axis=-1))  # M^2, the largest squared norm of a pattern
         return -lse + 0.5 * ops.sum(xi * xi, axis=-1) + math.log(self.num_patterns) / beta + 0.5 * m
 

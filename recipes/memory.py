@@ -466,8 +466,8 @@ class DNCCell(_MemoryCell):
 
     The states are [y_t = [h_t, r_t], (c_t for the LSTM controller), M_t (N * W), u_t (N),
     L_t (N * N), p_t (N), read weightings (R * N), write weighting (N)]; `unpack_states`
-    names them (in float32). Under mixed precision all but the first two are `pieces` (2 or 3)
-    times longer (see the module's docstring).
+    names them (in float32). Under mixed precision the states from M_t on are `pieces` (2 or
+    3) times longer (see the module's docstring).
 
     Reference: A. Graves, G. Wayne, M. Reynolds et al. (2016), "Hybrid computing using a neural
     network with dynamic external memory", Nature 538.

@@ -25,14 +25,14 @@ call it whenever the values exist, and inside a traced function, where they do n
 for such a tree.
 
 Only `keras` and `keras.ops` are used, so the layers run on the TensorFlow, JAX and PyTorch
-backends. Shared helper: `recipes/base.py` (argument checks).
+backends. Shared helpers: `recipes/base.py` (argument checks, `matmul_2d`).
 """
 
 import keras
 import numpy as np
 from keras import activations, initializers, ops, regularizers
 
-from recipes.base import check_positive_int, concrete
+from recipes.base import check_positive_int, concrete, matmul_2d
 
 # --- trees to arrays -----------------------------------------------------------------------------
 
@@ -354,7 +354,7 @@ class _TreeLayer(keras.layers.Layer):
                 )
         check_trees(children, levels)
         # The input part W x_j + b of every node, computed once for all nodes and levels.
-        x_proj = ops.matmul(inputs, self.kernel)
+        x_proj = matmul_2d(inputs, self.kernel)
         if self.bias is not None:
             x_proj = x_proj + self.bias
         children = ops.cast(children, "int32")
@@ -504,7 +504,7 @@ class RecursiveNN(_NaryMixin, _TreeLayer):
     def compose(self, x_proj, child_states):
         (child_h,) = child_states
         h_children = _concatenate_children(child_h)  # [h_j1; ...; h_jK]
-        return [self.activation(x_proj + ops.matmul(h_children, self.recurrent_kernel))]
+        return [self.activation(x_proj + matmul_2d(h_children, self.recurrent_kernel))]
 
     def get_config(self):
         return {
@@ -610,7 +610,7 @@ class NaryTreeLSTM(_NaryMixin, _TreeLSTM):
         child_h, child_c = child_states
         n, u = self.arity, self.units
         x_i, x_f, x_u, x_o = ops.split(x_proj, 4, axis=-1)
-        z = ops.matmul(_concatenate_children(child_h), self.recurrent_kernel)
+        z = matmul_2d(_concatenate_children(child_h), self.recurrent_kernel)
         z_i, z_f, z_u, z_o = ops.split(z, [u, (1 + n) * u, (2 + n) * u], axis=-1)
         i = self.recurrent_activation(x_i + z_i)
         u_ = self.activation(x_u + z_u)
@@ -682,10 +682,10 @@ class ChildSumTreeLSTM(_TreeLSTM):
         x_i, x_f, x_u, x_o = ops.split(x_proj, 4, axis=-1)
         U_i, U_f, U_u, U_o = ops.split(self.recurrent_kernel, 4, axis=-1)
         h_sum = ops.sum(child_h, axis=-2)
-        i = self.recurrent_activation(x_i + ops.matmul(h_sum, U_i))
-        u_ = self.activation(x_u + ops.matmul(h_sum, U_u))
-        o = self.recurrent_activation(x_o + ops.matmul(h_sum, U_o))
-        f = self.recurrent_activation(ops.expand_dims(x_f, -2) + ops.matmul(child_h, U_f))
+        i = self.recurrent_activation(x_i + matmul_2d(h_sum, U_i))
+        u_ = self.activation(x_u + matmul_2d(h_sum, U_u))
+        o = self.recurrent_activation(x_o + matmul_2d(h_sum, U_o))
+        f = self.recurrent_activation(ops.expand_dims(x_f, -2) + matmul_2d(child_h, U_f))
         c = i * u_ + ops.sum(f * child_c, axis=-2)
         h = o * self.activation(c)
         return [h, c]

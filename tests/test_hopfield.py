@@ -237,6 +237,29 @@ def test_modern_matches_numpy_equations(beta, steps):
     assert layer.effective_beta == pytest.approx(1 / np.sqrt(5) if beta is None else beta)
 
 
+@pytest.mark.parametrize(
+    "shape, num_patterns",
+    [((1, 7), 1), ((1, 1, 7), 1), ((1, 1, 1, 7), 3), ((3, 1, 6, 7), 1), ((3, 1, 6, 7), 5)],
+)
+def test_modern_matches_numpy_with_sizes_of_one(shape, num_patterns):
+    # Batch, time, heads or patterns of 1. TensorFlow 2.20 with oneDNN on AVX-512 CPUs computed
+    # broadcast batched products such as (3, 1, 6, 7) @ (7, 1) wrongly (or corrupted the heap).
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(num_patterns, 7)).astype("float32")
+    xi = rng.normal(size=shape).astype("float32")
+    beta, steps = 0.5, 2
+    layer = ModernHopfield(num_patterns, beta=beta, steps=steps, trainable=False).store(x)
+    out, scores = layer(xi, return_attention_scores=True)
+    expected, p = modern_numpy(xi.astype("float64"), x.astype("float64"), beta, steps)
+    np.testing.assert_allclose(numpy_of(out), expected, atol=1e-5)
+    np.testing.assert_allclose(numpy_of(scores), p, atol=1e-5)
+    a = beta * xi.astype("float64") @ x.T.astype("float64")
+    lse = a.max(-1) + np.log(np.exp(a - a.max(-1, keepdims=True)).sum(-1))
+    energy = (-lse / beta + 0.5 * (xi.astype("float64") ** 2).sum(-1) + np.log(num_patterns) / beta
+              + 0.5 * (x.astype("float64") ** 2).sum(-1).max())
+    np.testing.assert_allclose(numpy_of(layer.energy(xi)), energy, rtol=1e-5, atol=1e-5)
+
+
 def test_modern_works_on_any_leading_shape():
     rng = np.random.default_rng(10)
     layer = ModernHopfield(6, beta=1.0)

@@ -193,6 +193,23 @@ def test_root_and_every_node_match_the_numpy_recursion(name):
         np.testing.assert_allclose(nodes[-1, j], reference(name, layer, subtree), atol=1e-5)
 
 
+@pytest.mark.parametrize("trees", [["a"], ["(+ a)"], ["a", "b", "c"], ["(+ a)", "b", "(* c)"]])
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_roots_match_the_numpy_recursion_with_sizes_of_one(name, trees):
+    # One tree, one node, one child; the Child-Sum layer with 6 child slots, so its children's
+    # states are (3, 1, 6, 5) for three one-node trees. TensorFlow 2.20 with oneDNN on AVX-512
+    # CPUs computed broadcast batched products of such shapes wrongly (or corrupted the heap).
+    layer = LAYERS[name]()
+    arrays = encode_trees(trees, VOCAB, head_is_label=True, max_children=getattr(layer, "arity", 6))
+    inputs = EMBEDDING[arrays["tokens"]], arrays["children"], arrays["levels"]
+    layer(*inputs)
+    rng = np.random.default_rng(1)
+    layer.set_weights([rng.normal(scale=0.5, size=w.shape) for w in layer.get_weights()])
+    roots = numpy_of(layer(*inputs))
+    for b, tree in enumerate(trees):
+        np.testing.assert_allclose(roots[b], reference(name, layer, parse_tree(tree)), atol=1e-5)
+
+
 def test_leaf_of_recursive_nn_is_f_of_its_projection_only():
     # Hand-derived: a leaf has no children, so h = tanh(W x + b); with W = 0, b = 0.5 it is tanh(0.5).
     layer = RecursiveNN(3, bias_initializer=keras.initializers.Constant(0.5), kernel_initializer="zeros")
