@@ -8,6 +8,9 @@
 # - .venv-latest: the newest TensorFlow and Keras of the day the lock was made, plus the PyTorch
 #   CPU build: the TensorFlow and PyTorch recipe tests, for users who copy recipes into current
 #   projects.
+# - .venv-oldest (make test-oldest, not part of make test): the oldest versions we claim in
+#   pyproject.toml, exactly (requirements-oldest.txt: Keras 3.10, TensorFlow 2.16, NumPy 1.26),
+#   plus the PyTorch CPU build: the TensorFlow and PyTorch recipe tests.
 
 # Python 3.13 as on Colab where the machine has one (on PATH or under pyenv), else python3.
 PYTHON ?= $(firstword $(foreach p,python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3,\
@@ -16,6 +19,9 @@ LATEST_PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 LATEST := .venv-latest
+# TensorFlow 2.16 has builds for Python 3.9 to 3.12 only.
+OLDEST_PYTHON ?= python3.11
+OLDEST := .venv-oldest
 PIP     = $(BIN)/python -m pip install --quiet --disable-pip-version-check
 # Colab's pins and the lock are for Colab's Python, 3.13 (SciPy 1.18 needs 3.12, JAX 0.7 3.11):
 # with another Python, .venv gets the loose bounds of pyproject.toml (the newest releases).
@@ -35,7 +41,7 @@ XDIST   = -n $(JOBS) --dist load
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_OPTIONS ?=
 
-.PHONY: lab test test-recipes test-notebooks test-lab test-latest notebooks \
+.PHONY: lab test test-recipes test-notebooks test-lab test-latest test-oldest notebooks \
         benchmarks lock clean help
 .DEFAULT_GOAL := help
 
@@ -43,6 +49,7 @@ help:
 	@echo "make lab         create .venv (Colab's versions + the course), open Jupyter Lab on notebooks/"
 	@echo "make test        everything CI runs: the setup cells as in Colab, recipe tests on 3 backends,"
 	@echo "                 every notebook as in Colab, make lab's server, the recipes on the newest Keras"
+	@echo "make test-oldest the recipe tests on the oldest Keras, TensorFlow and NumPy we claim (not in make test)"
 	@echo "make notebooks   re-execute every notebook in place (commits their outputs)"
 	@echo "make benchmarks  time the recipes against the Keras built-ins"
 	@echo "make lock        refresh requirements-lock.txt and requirements-latest-lock.txt"
@@ -107,6 +114,21 @@ test-latest: $(LATEST)/.packages
 		KERAS_BACKEND=$$backend $(LATEST)/bin/python -m pytest tests/test_policies.py -q $(XDIST) || exit 1; \
 	done
 
+# The oldest Keras, TensorFlow and NumPy that pyproject.toml allows, and PyTorch (CPU build): the
+# recipe tests, with the notebooks' text and speech extras (the packages the tests import).
+$(OLDEST)/.packages: requirements-oldest.txt pyproject.toml
+	@test -x $(OLDEST)/bin/python || $(OLDEST_PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-oldest.txt \
+		".[text,speech]"
+	@touch $@
+
+test-oldest: $(OLDEST)/.packages
+	@for backend in tensorflow torch; do \
+		echo "=== recipe tests, KERAS_BACKEND=$$backend, oldest Keras ($(OLDEST))"; \
+		KERAS_BACKEND=$$backend $(OLDEST)/bin/python -m pytest tests -q $(XDIST) --ignore=tests/test_policies.py || exit 1; \
+		KERAS_BACKEND=$$backend $(OLDEST)/bin/python -m pytest tests/test_policies.py -q $(XDIST) || exit 1; \
+	done
+
 notebooks: $(VENV)/.recipes
 	cd notebooks && KERAS_BACKEND=tensorflow ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace *.ipynb
 
@@ -129,4 +151,4 @@ lock:
 	rm -rf .venv-lock
 
 clean:
-	rm -rf $(VENV) $(LATEST) .venv-lock .pytest_cache
+	rm -rf $(VENV) $(LATEST) $(OLDEST) .venv-lock .pytest_cache

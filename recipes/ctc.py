@@ -49,6 +49,15 @@ from keras import ops
 from recipes.base import check_positive_int, concrete
 
 
+# Keras added beam search to `keras.ops.ctc_decode` on the PyTorch backend in 3.15; before, it
+# raised NotImplementedError there (TensorFlow and JAX have it in every Keras we support).
+TORCH_BEAM_SEARCH_KERAS = (3, 15)
+
+
+def _keras_version():
+    return tuple(int(part) for part in keras.__version__.split(".")[:2])
+
+
 def _check_index(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise ValueError(f"`{name}` must be an integer >= 0, got {value!r}.")
@@ -338,6 +347,8 @@ def ctc_beam_search_decode(logits, logit_lengths=None, beam_width=16, top_paths=
         >>> logits = np.log([[[0.6, 0.4], [0.6, 0.4]]])  # blank, "a"; greedy gives []
         >>> labellings, log_probs = ctc_beam_search_decode(logits, beam_width=4)
         >>> labellings, np.exp(log_probs)  # ([[[1]]], [[0.64]]): 0.4 * 0.4 + 2 * 0.6 * 0.4
+
+    On the PyTorch backend it needs Keras 3.15 or newer (NotImplementedError before).
     """
     beam_width = check_positive_int("beam_width", beam_width)
     top_paths = check_positive_int("top_paths", top_paths)
@@ -346,6 +357,13 @@ def ctc_beam_search_decode(logits, logit_lengths=None, beam_width=16, top_paths=
             f"`top_paths` must be at most `beam_width` ({beam_width}), got {top_paths}."
         )
     logits, lengths, blank_index = _decode_inputs(logits, logit_lengths, blank_index)
+    if keras.backend.backend() == "torch" and _keras_version() < TORCH_BEAM_SEARCH_KERAS:
+        needed = ".".join(map(str, TORCH_BEAM_SEARCH_KERAS))
+        raise NotImplementedError(
+            f"CTC beam search on the PyTorch backend needs Keras {needed} or newer "
+            f"(this is Keras {keras.__version__}): upgrade Keras, use another backend, or "
+            "ctc_greedy_decode."
+        )
     decoded, log_probs = ops.ctc_decode(
         logits, lengths, strategy="beam_search", beam_width=beam_width, top_paths=top_paths,
         mask_index=blank_index,

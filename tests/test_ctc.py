@@ -12,6 +12,7 @@ import pytest
 from keras import ops
 
 from recipes.ctc import (
+    TORCH_BEAM_SEARCH_KERAS,
     CTCLoss,
     ctc_beam_search_decode,
     ctc_best_path,
@@ -126,7 +127,22 @@ def test_greedy_decoding_collapses_repeats_and_removes_blanks():
 
 # --- beam search ---------------------------------------------------------------------------------
 
+# Keras before 3.15 has no CTC beam search on PyTorch (make test-oldest runs that case).
+KERAS = tuple(int(part) for part in keras.__version__.split(".")[:2])
+NO_BEAM_SEARCH = keras.backend.backend() == "torch" and KERAS < TORCH_BEAM_SEARCH_KERAS
+needs_beam_search = pytest.mark.skipif(NO_BEAM_SEARCH, reason="PyTorch backend: Keras < 3.15")
 
+
+@pytest.mark.skipif(not NO_BEAM_SEARCH, reason="only on the PyTorch backend with Keras < 3.15")
+def test_beam_search_without_keras_support_says_which_keras_it_needs():
+    logits = np.log(np.array([[[0.6, 0.4], [0.6, 0.4]]], "float32"))
+    with pytest.raises(NotImplementedError, match=r"PyTorch backend needs Keras 3\.15 or newer"):
+        ctc_beam_search_decode(logits)
+    assert ctc_greedy_decode(logits) == [[]]  # greedy decoding works on any Keras
+
+
+
+@needs_beam_search
 def test_beam_search_finds_the_labelling_greedy_misses():
     # Two frames, classes (blank, a), y = (0.6, 0.4) at both. By hand:
     # greedy takes "- -" -> the empty labelling, p = 0.6 * 0.6 = 0.36;
@@ -139,6 +155,7 @@ def test_beam_search_finds_the_labelling_greedy_misses():
     assert math.isclose(float(numpy_of(ctc_loss([[1]], logits))[0]), -math.log(0.64), rel_tol=1e-5)
 
 
+@needs_beam_search
 def test_beam_search_with_a_wide_beam_matches_brute_force():
     # 4 frames, 2 labels: 31 labellings of length <= 4, so 32 beams keep every prefix
     logits = RNG.normal(scale=1.5, size=(6, 4, 3)).astype("float32")
@@ -150,6 +167,7 @@ def test_beam_search_with_a_wide_beam_matches_brute_force():
         np.testing.assert_allclose(np.exp(log_probs[b]), [probs[l] for l in ranked[:3]], rtol=1e-4)
 
 
+@needs_beam_search
 def test_beam_search_respects_lengths():
     logits, _ = hand_matrix()
     labellings, _ = ctc_beam_search_decode(np.concatenate([logits, logits]), logit_lengths=[7, 4])
