@@ -39,7 +39,8 @@ def _project(x, kernel):
     `ops.matmul` of a rank-3 or rank-4 tensor by a matrix is a broadcast batch matmul, and
     TensorFlow's oneDNN kernel for it returns wrong numbers (and can corrupt the heap) on
     AVX-512 CPUs for shapes with a dimension of 1, such as one decoder step: (B, 1, S, U) @ (U, 1)
-    was off by 0.8-4 on TensorFlow 2.20 and 2.21. A plain 2-D product has no such case.
+    was off by 0.8-4 on TensorFlow 2.20 with Keras 3.13 (Keras 3.15 routes it through tensordot;
+    plain tf.matmul on 2.21 still fails). A plain 2-D product has no such case.
     """
     shape = ops.shape(x)
     flat = ops.matmul(ops.reshape(x, (-1, shape[-1])), kernel)
