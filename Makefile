@@ -91,7 +91,7 @@ test-recipes: $(VENV)/.recipes
 # notebooks 15 and 16); the timeout is a guard with room for a loaded machine, not the budget.
 test-notebooks: $(VENV)/.recipes
 	@echo "=== notebooks (nbmake, TensorFlow backend) in $(NBDIR), $(if $(OFFLINE),network cut,NETWORK NOT CUT: unshare is not available here)"
-	@rm -rf $(NBDIR) && mkdir -p $(NBDIR) && cp notebooks/*.ipynb $(NBDIR)/
+	@rm -rf $(NBDIR) && mkdir -p $(NBDIR) && cp notebooks/*.ipynb $(wildcard notebooks/solutions/*.ipynb) $(NBDIR)/
 	cd $(NBDIR) && KERAS_BACKEND=tensorflow $(OFFLINE) $(abspath $(BIN))/python -m pytest -p no:cacheprovider \
 		--nbmake --nbmake-timeout=400 --durations=0 $(NBMAKE_ARGS) *.ipynb
 
@@ -131,6 +131,8 @@ test-oldest: $(OLDEST)/.packages
 
 notebooks: $(VENV)/.recipes
 	cd notebooks && KERAS_BACKEND=tensorflow ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace *.ipynb
+	if [ -d notebooks/solutions ]; then cd notebooks/solutions && KERAS_BACKEND=tensorflow \
+		../../$(BIN)/jupyter nbconvert --to notebook --execute --inplace *.ipynb; fi
 
 benchmarks: $(LATEST)/.packages
 	@for script in benchmarks/*.py; do \

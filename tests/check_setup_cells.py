@@ -32,7 +32,7 @@ UNION_EXTRAS = {"all", "course"}
 
 def setup_cells():
     cells = {}
-    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+    for path in sorted((ROOT / "notebooks").glob("**/*.ipynb")):
         nb = json.loads(path.read_text())
         first, second = nb["cells"][0], nb["cells"][1]
         if first["cell_type"] != "markdown" or not "".join(first["source"]).startswith("# "):
