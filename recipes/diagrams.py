@@ -104,12 +104,17 @@ def _edge_arrow(ax, start, end, text=None, gap=(0.3, 0.3), **kwargs):
                  text=text, **kwargs)
 
 
-def draw_unrolled_rnn(steps=4):
+def draw_unrolled_rnn(steps=4, window=None):
     """The simple RNN of notebook 00 unrolled over `steps` steps: U, W and V are shared by every
-    step; backpropagation through time sends dL/ds_t back along W (red, dashed)."""
+    step; backpropagation through time sends dL/ds_t back along W (red, dashed). With `window`,
+    truncated BPTT: the state is carried across the boundary of each window of `window` steps,
+    the gradient stops there."""
     width = 2.2 * steps + 1.4
-    fig, ax = canvas(width, 5.6, title="Unrolled RNN: the same U, W, V at every step; BPTT sends "
-                     "the gradient back through time (red)")
+    title = ("Unrolled RNN: the same U, W, V at every step; BPTT sends the gradient back through "
+             "time (red)") if window is None else (
+             f"Truncated BPTT, windows of {window} steps: the state crosses the boundary, the "
+             "gradient (red) does not")
+    fig, ax = canvas(width, 5.6, title=title)
     red = "#c0392b"
     xs = [1.9 + 2.2 * t for t in range(steps)]
     box(ax, 0.5, 2.3, "$s_0$", width=0.7, height=0.55, role="hidden")
@@ -126,7 +131,10 @@ def draw_unrolled_rnn(steps=4):
         # BPTT: the error of the output comes down through V^T, the future's back through W^T.
         _edge_arrow(ax, (x + 0.25, 4.8), (x + 0.25, 2.55), gap=(0.0, 0.0), color=red, dashed=True)
         note(ax, x + 0.62, 3.25, r"$V^\top\delta o_{%d}$" % t, color=red, fontsize=8)
-        if t > 1:
+        if window is not None and t > 1 and (t - 1) % window == 0:
+            ax.plot([x - 1.1, x - 1.1], [1.2, 4.6], color="0.4", ls=":", lw=1.5, zorder=1)
+            note(ax, x - 1.1, 1.05, "window boundary:\nstate carried,\ngradient stopped", fontsize=8)
+        elif t > 1:
             _edge_arrow(ax, (x, 2.05), (previous, 2.05), gap=(0.35, 0.35), color=red, dashed=True)
             note(ax, (x + previous) / 2, 1.78, r"$W^\top \delta z_{%d}$" % t, color=red, fontsize=8)
     note(ax, width / 2, 0.05, r"forward: $s_t = \tanh(U x_t + W s_{t-1} + b)$, "
