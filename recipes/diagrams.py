@@ -94,6 +94,206 @@ def note(ax, x, y, text, fontsize=9, **kwargs):
 # ---------------------------------------------------------------------------------------------
 
 # Notebooks 00-03: unrolled RNN and BPTT, Elman/Jordan, LSTM and GRU gates, bidirectional.
+def _edge_arrow(ax, start, end, text=None, gap=(0.3, 0.3), **kwargs):
+    """An arrow between two centres, pulled back by gap[0] at the start and gap[1] at the end
+    (in boxes), so that it starts and ends at the shapes' edges rather than under them."""
+    (x0, y0), (x1, y1) = start, end
+    length = ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5
+    ux, uy = (x1 - x0) / length, (y1 - y0) / length
+    return arrow(ax, (x0 + gap[0] * ux, y0 + gap[0] * uy), (x1 - gap[1] * ux, y1 - gap[1] * uy),
+                 text=text, **kwargs)
+
+
+def draw_unrolled_rnn(steps=4, window=None):
+    """The simple RNN of notebook 00 unrolled over `steps` steps: U, W and V are shared by every
+    step; backpropagation through time sends dL/ds_t back along W (red, dashed). With `window`,
+    truncated BPTT: the state is carried across the boundary of each window of `window` steps,
+    the gradient stops there."""
+    width = 2.2 * steps + 1.4
+    title = ("Unrolled RNN: the same U, W, V at every step; BPTT sends the gradient back through "
+             "time (red)") if window is None else (
+             f"Truncated BPTT, windows of {window} steps: the state crosses the boundary, the "
+             "gradient (red) does not")
+    fig, ax = canvas(width, 5.6, title=title)
+    red = "#c0392b"
+    xs = [1.9 + 2.2 * t for t in range(steps)]
+    box(ax, 0.5, 2.3, "$s_0$", width=0.7, height=0.55, role="hidden")
+    for t, x in enumerate(xs, start=1):
+        box(ax, x, 0.6, f"$x_{t}$", width=0.7, height=0.55, role="input")
+        box(ax, x, 2.3, f"$s_{t}$", width=0.7, height=0.55, role="hidden")
+        box(ax, x, 4.0, f"$o_{t}$", width=0.7, height=0.55, role="output")
+        circle(ax, x, 5.1, f"$L_{t}$", radius=0.28)
+        _edge_arrow(ax, (x, 0.6), (x, 2.3), "$U$", gap=(0.28, 0.28))
+        _edge_arrow(ax, (x, 2.3), (x, 4.0), "$V$", gap=(0.28, 0.28))
+        _edge_arrow(ax, (x, 4.0), (x, 5.1), gap=(0.28, 0.28))
+        previous = 0.5 if t == 1 else xs[t - 2]
+        _edge_arrow(ax, (previous, 2.5), (x, 2.5), "$W$", gap=(0.35, 0.35))
+        # BPTT: the error of the output comes down through V^T, the future's back through W^T.
+        _edge_arrow(ax, (x + 0.25, 4.8), (x + 0.25, 2.55), gap=(0.0, 0.0), color=red, dashed=True)
+        note(ax, x + 0.62, 3.25, r"$V^\top\delta o_{%d}$" % t, color=red, fontsize=8)
+        if window is not None and t > 1 and (t - 1) % window == 0:
+            ax.plot([x - 1.1, x - 1.1], [1.2, 4.6], color="0.4", ls=":", lw=1.5, zorder=1)
+            note(ax, x - 1.1, 1.05, "window boundary:\nstate carried,\ngradient stopped", fontsize=8)
+        elif t > 1:
+            _edge_arrow(ax, (x, 2.05), (previous, 2.05), gap=(0.35, 0.35), color=red, dashed=True)
+            note(ax, (x + previous) / 2, 1.78, r"$W^\top \delta z_{%d}$" % t, color=red, fontsize=8)
+    note(ax, width / 2, 0.05, r"forward: $s_t = \tanh(U x_t + W s_{t-1} + b)$, "
+         r"$o_t = \mathrm{softmax}(V s_t + c)$;   backward (red): "
+         r"$\partial L/\partial s_t = V^\top \delta o_t + W^\top \delta z_{t+1}$", fontsize=9)
+    return fig
+
+
+def draw_elman_jordan():
+    """Elman's network feeds its hidden layer back as context; Jordan's feeds back its output,
+    as a decaying trace c_t = mu c_{t-1} + y_t."""
+    fig, ax = canvas(9.0, 4.6, title="Elman: the context is a copy of the hidden layer.   "
+                     "Jordan: the context is a trace of the outputs")
+    for left, name in [(0.0, "Elman (1990)"), (4.7, "Jordan (1986)")]:
+        note(ax, left + 2.1, 4.25, name, fontsize=11, fontweight="bold")
+        box(ax, left + 1.4, 0.5, "$x_t$", width=0.9, role="input")
+        box(ax, left + 1.4, 2.0, "$s_t$" if left == 0 else "$h_t$", width=0.9, role="hidden")
+        box(ax, left + 1.4, 3.5, "$o_t$" if left == 0 else "$y_t$", width=0.9, role="output")
+        _edge_arrow(ax, (left + 1.4, 0.5), (left + 1.4, 2.0), "$U$", gap=(0.3, 0.3))
+        _edge_arrow(ax, (left + 1.4, 2.0), (left + 1.4, 3.5), "$V$", gap=(0.3, 0.3))
+    # Elman: context units hold s_{t-1}, copied from the hidden layer.
+    box(ax, 3.2, 2.0, "context\n$s_{t-1}$", width=1.1, height=0.8, role="memory", fontsize=9)
+    arrow(ax, (1.85, 2.15), (2.65, 2.35), curve=-0.5, dashed=True)
+    note(ax, 2.25, 2.75, "copy\n(delay 1)", fontsize=8)
+    _edge_arrow(ax, (2.65, 1.85), (1.85, 1.85), gap=(0.0, 0.0))
+    note(ax, 2.25, 1.6, "$W$", fontsize=10)
+    note(ax, 2.1, 0.0, r"$s_t = f(U x_t + W s_{t-1} + b)$,  $o_t = g(V s_t + c)$", fontsize=9)
+    # Jordan: context units hold a decaying sum of the outputs.
+    box(ax, 7.9, 2.0, "context\n$c_{t-1}$", width=1.1, height=0.8, role="memory", fontsize=9)
+    arrow(ax, (6.55, 3.5), (7.9, 2.42), curve=-0.35, dashed=True)
+    note(ax, 7.75, 3.45, r"$c_t = \mu\, c_{t-1} + y_t$", fontsize=8)
+    _edge_arrow(ax, (7.35, 1.85), (6.55, 1.85), gap=(0.0, 0.0))
+    note(ax, 6.95, 1.6, "$W_y$", fontsize=10)
+    arrow(ax, (8.35, 1.6), (8.45, 2.4), curve=1.4)
+    note(ax, 8.75, 1.95, r"$\mu$", fontsize=10)
+    note(ax, 6.8, 0.0, r"$h_t = f(U x_t + W_y c_{t-1} + b)$,  $y_t = g(V h_t + d)$", fontsize=9)
+    return fig
+
+
+def _gate(ax, x, y, symbol, activation, weights, side=1):
+    """A gate of an LSTM or GRU: a box with its activation, fed from the bus below by its
+    weights, and named by its symbol above (on the right, or on the left with side=-1)."""
+    box(ax, x, y, activation, width=0.6, height=0.45, role="gate")
+    note(ax, x + 0.42 * side, y + 0.35, symbol, fontsize=10)
+    _edge_arrow(ax, (x, 0.9), (x, y), gap=(0.0, 0.23))
+    note(ax, x, (0.9 + y) / 2 - 0.1, weights, fontsize=7, bbox=dict(facecolor="white", edgecolor="none", pad=0.3))
+
+
+def draw_lstm_cell():
+    """One LSTM step: forget, input and output gates and the candidate read [x_t, h_{t-1}]; the
+    cell state c runs along the top, scaled by f_t and added to by i_t * c~_t."""
+    fig, ax = canvas(9.0, 5.2, title="LSTM cell: the gates f, i, o scale what is kept, written "
+                     "and read; the cell state c runs along the top")
+    # Inputs: x_t and h_{t-1} meet on a bus that feeds every gate.
+    box(ax, 0.5, 0.9, "$h_{t-1}$", width=0.8, height=0.5, role="hidden")
+    box(ax, 0.5, 0.15 + 0.0, "$x_t$", width=0.8, height=0.4, role="input")
+    ax.plot([0.9, 6.3], [0.9, 0.9], color="0.2", lw=1.2, zorder=1)
+    ax.plot([0.9, 1.3, 1.3], [0.15, 0.15, 0.9], color="0.2", lw=1.2, zorder=1)
+    # The cell state path along the top.
+    box(ax, 0.5, 4.3, "$c_{t-1}$", width=0.8, height=0.5, role="memory")
+    box(ax, 8.5, 4.3, "$c_t$", width=0.7, height=0.5, role="memory")
+    circle(ax, 2.0, 4.3, r"$\times$", radius=0.22)
+    circle(ax, 4.2, 4.3, "+", radius=0.22)
+    _edge_arrow(ax, (0.5, 4.3), (2.0, 4.3), gap=(0.4, 0.22))
+    _edge_arrow(ax, (2.0, 4.3), (4.2, 4.3), gap=(0.22, 0.22))
+    _edge_arrow(ax, (4.2, 4.3), (8.5, 4.3), gap=(0.22, 0.35))
+    _gate(ax, 2.0, 2.3, "$f_t$", r"$\sigma$", "$W_f, U_f$")
+    _edge_arrow(ax, (2.0, 2.3), (2.0, 4.3), gap=(0.23, 0.22))
+    _gate(ax, 3.3, 2.3, "$i_t$", r"$\sigma$", "$W_i, U_i$")
+    _gate(ax, 4.6, 2.3, r"$\tilde c_t$", "tanh", "$W_c, U_c$")
+    circle(ax, 4.2, 3.35, r"$\times$", radius=0.22)
+    _edge_arrow(ax, (3.3, 2.3), (4.2, 3.35), gap=(0.3, 0.22))
+    _edge_arrow(ax, (4.6, 2.3), (4.2, 3.35), gap=(0.3, 0.22))
+    _edge_arrow(ax, (4.2, 3.35), (4.2, 4.3), gap=(0.22, 0.22))
+    _gate(ax, 6.0, 2.3, "$o_t$", r"$\sigma$", "$W_o, U_o$")
+    # Reading the memory: h_t = o_t * tanh(c_t).
+    box(ax, 7.0, 3.35, "tanh", width=0.6, height=0.4, role="plain", fontsize=9)
+    _edge_arrow(ax, (7.0, 4.3), (7.0, 3.35), gap=(0.0, 0.2))
+    circle(ax, 7.0, 2.3, r"$\times$", radius=0.22)
+    _edge_arrow(ax, (7.0, 3.35), (7.0, 2.3), gap=(0.2, 0.22))
+    _edge_arrow(ax, (6.0, 2.3), (7.0, 2.3), gap=(0.3, 0.22))
+    box(ax, 8.5, 2.3, "$h_t$", width=0.7, height=0.5, role="hidden")
+    _edge_arrow(ax, (7.0, 2.3), (8.5, 2.3), gap=(0.22, 0.35))
+    note(ax, 4.5, 4.85, r"$c_t = f_t \odot c_{t-1} + i_t \odot \tilde c_t$", fontsize=10)
+    note(ax, 7.75, 1.55, r"$h_t = o_t \odot \tanh(c_t)$", fontsize=10)
+    note(ax, 4.6, 0.3, r"each gate: $\sigma(x_t W_\bullet + h_{t-1} U_\bullet + b_\bullet)$ "
+         r"($\tanh$ for $\tilde c_t$)", fontsize=9)
+    return fig
+
+
+def draw_gru_cell():
+    """One GRU step: the update gate z_t mixes the old state with a candidate, and the reset gate
+    r_t decides how much of the old state the candidate sees (Keras's convention)."""
+    fig, ax = canvas(9.0, 5.2, title="GRU cell: the update gate z keeps the old state or takes "
+                     "the candidate; the reset gate r hides the old state from it")
+    box(ax, 0.5, 0.9, "$h_{t-1}$", width=0.8, height=0.5, role="hidden")
+    box(ax, 0.5, 0.15, "$x_t$", width=0.8, height=0.4, role="input")
+    ax.plot([0.9, 4.3], [0.9, 0.9], color="0.2", lw=1.2, zorder=1)
+    ax.plot([0.9, 1.3, 1.3], [0.15, 0.15, 0.9], color="0.2", lw=1.2, zorder=1)
+    # The state path along the top: h_t = z * h_{t-1} + (1 - z) * h~.
+    box(ax, 0.5, 4.3, "$h_{t-1}$", width=0.8, height=0.5, role="hidden")
+    box(ax, 8.5, 4.3, "$h_t$", width=0.7, height=0.5, role="hidden")
+    circle(ax, 2.2, 4.3, r"$\times$", radius=0.22)
+    circle(ax, 6.6, 4.3, "+", radius=0.22)
+    _edge_arrow(ax, (0.5, 4.3), (2.2, 4.3), gap=(0.4, 0.22))
+    _edge_arrow(ax, (2.2, 4.3), (6.6, 4.3), gap=(0.22, 0.22))
+    _edge_arrow(ax, (6.6, 4.3), (8.5, 4.3), gap=(0.22, 0.35))
+    _gate(ax, 2.2, 2.3, "$z_t$", r"$\sigma$", "$W_z, U_z$", side=-1)
+    _edge_arrow(ax, (2.2, 2.3), (2.2, 4.3), gap=(0.23, 0.22))
+    box(ax, 3.3, 3.3, "$1 - z_t$", width=0.8, height=0.4, role="plain", fontsize=9)
+    _edge_arrow(ax, (2.2, 2.3), (3.3, 3.3), gap=(0.35, 0.2))
+    circle(ax, 6.6, 3.3, r"$\times$", radius=0.22)
+    _edge_arrow(ax, (3.3, 3.3), (6.6, 3.3), gap=(0.4, 0.22))
+    _edge_arrow(ax, (6.6, 3.3), (6.6, 4.3), gap=(0.22, 0.22))
+    # The candidate sees r_t * (h_{t-1} U_h).
+    _gate(ax, 3.9, 1.7, "$r_t$", r"$\sigma$", "$W_r, U_r$")
+    box(ax, 5.1, 1.5, r"$h_{t-1} U_h$", width=0.95, height=0.4, role="plain", fontsize=9)
+    _edge_arrow(ax, (5.1, 0.9), (5.1, 1.5), gap=(0.0, 0.2))
+    circle(ax, 5.1, 2.5, r"$\times$", radius=0.22)
+    _edge_arrow(ax, (3.9, 1.7), (5.1, 2.5), gap=(0.3, 0.22))
+    _edge_arrow(ax, (5.1, 1.5), (5.1, 2.5), gap=(0.2, 0.22))
+    box(ax, 6.6, 2.3, r"tanh", width=0.6, height=0.45, role="gate")
+    note(ax, 7.05, 2.65, r"$\tilde h_t$", fontsize=10)
+    _edge_arrow(ax, (5.1, 2.5), (6.6, 2.35), gap=(0.22, 0.3))
+    ax.plot([4.3, 6.6], [0.9, 0.9], color="0.2", lw=1.2, zorder=1)
+    _edge_arrow(ax, (6.6, 0.9), (6.6, 2.3), gap=(0.0, 0.23))
+    note(ax, 6.6, 1.45, "$W_h$", fontsize=7, bbox=dict(facecolor="white", edgecolor="none", pad=0.3))
+    _edge_arrow(ax, (6.6, 2.3), (6.6, 3.3), gap=(0.23, 0.22))
+    note(ax, 4.4, 4.85, r"$h_t = z_t \odot h_{t-1} + (1 - z_t) \odot \tilde h_t$", fontsize=10)
+    note(ax, 4.6, 0.3, r"$\tilde h_t = \tanh(x_t W_h + r_t \odot (h_{t-1} U_h) + b_h)$;  "
+         r"each gate: $\sigma(x_t W_\bullet + h_{t-1} U_\bullet + b_\bullet)$", fontsize=9)
+    return fig
+
+
+def draw_bidirectional_rnn(steps=4):
+    """A bidirectional RNN: one RNN reads left to right, another right to left, and the output
+    at step t sees both states."""
+    width = 2.0 * steps + 1.6
+    fig, ax = canvas(width, 5.0, title="Bidirectional RNN: the output at step t sees the past "
+                     r"($\overrightarrow{h}_t$) and the future ($\overleftarrow{h}_t$)")
+    xs = [1.5 + 2.0 * t for t in range(steps)]
+    for t, x in enumerate(xs, start=1):
+        box(ax, x, 0.5, f"$x_{t}$", width=0.7, height=0.5, role="input")
+        box(ax, x - 0.4, 1.9, r"$\overrightarrow{h}_%d$" % t, width=0.7, height=0.5, role="hidden")
+        box(ax, x + 0.4, 2.9, r"$\overleftarrow{h}_%d$" % t, width=0.7, height=0.5, role="memory")
+        box(ax, x, 4.2, f"$y_{t}$", width=0.7, height=0.5, role="output")
+        _edge_arrow(ax, (x, 0.5), (x - 0.4, 1.9), gap=(0.25, 0.27))
+        _edge_arrow(ax, (x, 0.5), (x + 0.4, 2.9), gap=(0.25, 0.27))
+        _edge_arrow(ax, (x - 0.4, 1.9), (x, 4.2), gap=(0.27, 0.27))
+        _edge_arrow(ax, (x + 0.4, 2.9), (x, 4.2), gap=(0.27, 0.27))
+        if t < steps:
+            _edge_arrow(ax, (x - 0.4, 1.9), (xs[t] - 0.4, 1.9), gap=(0.37, 0.37))
+            _edge_arrow(ax, (xs[t] + 0.4, 2.9), (x + 0.4, 2.9), gap=(0.37, 0.37))
+    note(ax, 0.45, 1.9, "forward\nRNN", fontsize=8)
+    note(ax, width - 0.4, 2.9, "backward\nRNN", fontsize=8)
+    note(ax, width / 2, 4.75, r"$y_t = g(V\,[\overrightarrow{h}_t ; \overleftarrow{h}_t] + c)$",
+         fontsize=10)
+    return fig
+
 
 
 # Notebooks 04-06 and 08: sampling, bidirectional classifier, encoder-decoder with attention.
