@@ -11,8 +11,10 @@ the only thing trained, in closed form, by ridge regression. The recipe has four
 
 `EchoStateCell` is a Keras cell like the others (it runs inside `keras.layers.RNN` and
 `keras.layers.Bidirectional` on every backend, keeps its output as `states[0]`, honours masks,
-saves and loads); `RidgeReadout` is a small NumPy class that also turns into a
-`keras.layers.Dense` (`as_layer`), so a fitted ESN is an ordinary Keras model.
+saves and loads); `collect_states` and `free_run` step its fixed reservoir in NumPy, in
+float64 (the same equations, no compilation, no float32 round-off in long free runs);
+`RidgeReadout` is a small NumPy class that also turns into a `keras.layers.Dense`
+(`as_layer`), so a fitted ESN is an ordinary Keras model.
 
 Shared helper: `recipes/base.py` (argument checks).
 """
