@@ -12,7 +12,8 @@ reservoir (and its spectral radius), collecting the states, the ridge solve and 
     KERAS_BACKEND=tensorflow python benchmarks/reservoir.py            # ours and reservoirpy
     KERAS_BACKEND=jax python benchmarks/reservoir.py --units 1000 --no-reservoirpy
 
-reservoirpy (0.4) is a benchmark-only dependency: `pip install reservoirpy==0.4.2`.
+reservoirpy (0.4) is a benchmark-only dependency: `pip install reservoirpy==0.4.2` (`make
+benchmarks` installs it). OPENBLAS_NUM_THREADS=2 in the environment times NumPy's two-thread BLAS.
 """
 
 import argparse
@@ -24,6 +25,10 @@ import time
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# NumPy's BLAS on one thread, as notebook 11 sets it: our reservoir steps are small dense
+# products, which a second thread barely speeds up on a quiet machine and slows down many times
+# over on a shared one (reservoirpy's sparse products do not use BLAS threads).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -110,7 +115,8 @@ def main():
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"backend={keras.backend.backend()} keras={keras.__version__} cpus={os.cpu_count()} "
-          f"load={load:.1f} machine={platform.machine()} units={args.units} train={args.train} "
+          f"load={load:.1f} machine={platform.machine()} blas_threads={os.environ['OPENBLAS_NUM_THREADS']} "
+          f"units={args.units} train={args.train} "
           f"trials={args.trials}x({args.warmup}+{args.horizon}) seeds={args.seeds}")
     print("| library | time per seed (median) | NRMSE84 per seed | median NRMSE84 |")
     print("|---|---|---|---|")
