@@ -261,7 +261,8 @@ class _NumpyReservoir:
 
     def step(self, u, h):
         """h_t = (1 - a) h_{t-1} + a f(u_t W_in + h_{t-1} W + b), the cell's `call` in NumPy."""
-        return (1.0 - self.a) * h + self.a * self.activation(u @ self.w_in + h @ self.w + self.b)
+        h_tilde = self.activation(u @ self.w_in + h @ self.w + self.b)
+        return h_tilde if self.a == 1.0 else (1.0 - self.a) * h + self.a * h_tilde
 
     def run(self, x, h, return_sequences=True):
         """h_1..h_T (or None) and h_T, from h_0 = `h`, over x of shape (batch, time, features)."""
