@@ -51,7 +51,7 @@ help:
 	@echo "                 every notebook as in Colab, make lab's server, the recipes on the newest Keras"
 	@echo "make test-oldest the recipe tests on the oldest Keras, TensorFlow and NumPy we claim (not in make test)"
 	@echo "make notebooks   re-execute every notebook in place (commits their outputs)"
-	@echo "make benchmarks  time the recipes against the Keras built-ins"
+	@echo "make benchmarks  time the recipes against the Keras built-ins (and reservoirpy)"
 	@echo "make lock        refresh requirements-lock.txt and requirements-latest-lock.txt"
 
 $(BIN)/python:
@@ -139,7 +139,9 @@ notebooks: $(VENV)/.recipes
 	if [ -d notebooks/solutions ]; then cd notebooks/solutions && KERAS_BACKEND=tensorflow \
 		../../$(BIN)/jupyter nbconvert --to notebook --execute --inplace *.ipynb; fi
 
+# reservoirpy: the peer that benchmarks/reservoir.py compares our echo state network with (benchmarks only).
 benchmarks: $(LATEST)/.packages
+	$(LATEST)/bin/python -m pip install --quiet --disable-pip-version-check reservoirpy==0.4.2
 	@for script in benchmarks/*.py; do \
 		for backend in tensorflow jax torch; do KERAS_BACKEND=$$backend $(LATEST)/bin/python $$script || exit 1; done; \
 	done

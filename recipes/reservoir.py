@@ -11,8 +11,10 @@ the only thing trained, in closed form, by ridge regression. The recipe has four
 
 `EchoStateCell` is a Keras cell like the others (it runs inside `keras.layers.RNN` and
 `keras.layers.Bidirectional` on every backend, keeps its output as `states[0]`, honours masks,
-saves and loads); `RidgeReadout` is a small NumPy class that also turns into a
-`keras.layers.Dense` (`as_layer`), so a fitted ESN is an ordinary Keras model.
+saves and loads); `collect_states` and `free_run` step its fixed reservoir in NumPy, in
+float64 (the same equations, no compilation, no float32 round-off in long free runs);
+`RidgeReadout` is a small NumPy class that also turns into a `keras.layers.Dense`
+(`as_layer`), so a fitted ESN is an ordinary Keras model.
 
 Shared helper: `recipes/base.py` (argument checks).
 """
@@ -219,28 +221,89 @@ def _sequences(cell, inputs, name="inputs"):
     if x.dtype.kind not in "iufb" or not np.all(np.isfinite(x)):
         raise ValueError(f"`{name}` must hold finite numbers (no NaN or inf).")
     batched = x.ndim == 3
-    return (x if batched else x[None]).astype(cell.compute_dtype), batched
+    return (x if batched else x[None]).astype(np.float64), batched
 
 
-def _run(cell, x, initial_state):
-    """The states h_1..h_T of `cell` over x (batch, time, features), and h_T, as NumPy arrays.
+# NumPy versions of the activations an echo state network uses, for the float64 loop of `_run`.
+_NUMPY_ACTIVATIONS = {
+    "tanh": np.tanh,
+    "sigmoid": lambda z: 0.5 * (1.0 + np.tanh(0.5 * z)),
+    "relu": lambda z: np.maximum(z, 0.0),
+    "linear": lambda z: z,
+}
 
-    The loop runs in a compiled Keras model, XLA on TensorFlow and jit on JAX (about 2x faster
-    than a plain TensorFlow graph on CPU, and an eager loop of thousands of steps is another
-    order of magnitude slower); PyTorch runs it eagerly, as `torch.compile` is slow to start.
-    """
+
+def _initial_state(cell, x, initial_state):
     h0 = np.zeros((cell.units,)) if initial_state is None else np.asarray(initial_state)
     if h0.shape not in ((cell.units,), (x.shape[0], cell.units)) or not np.all(np.isfinite(h0)):
         raise ValueError(
             f"`initial_state` must be finite, of shape ({cell.units},) or ({x.shape[0]}, "
             f"{cell.units}), got shape {h0.shape}."
         )
-    h0 = np.broadcast_to(h0, (x.shape[0], cell.units)).astype(cell.compute_dtype)
+    return np.broadcast_to(h0, (x.shape[0], cell.units))
+
+
+class _NumpyReservoir:
+    """The fixed reservoir of a built `EchoStateCell` as float64 NumPy arrays, stepped in NumPy.
+
+    An echo state network only ever runs its reservoir forward with fixed weights, so the loop
+    needs no framework: one (batch, units) x (units, units) product per step. In float64 it is
+    also free of the float32 round-off that a free run of many steps amplifies, and it starts
+    at once (a compiled Keras loop pays a compilation per call; reservoirpy steps in NumPy too).
+    """
+
+    def __init__(self, cell, activation):
+        self.w_in, self.w, self.b = (
+            np.asarray(ops.convert_to_numpy(v), dtype=np.float64)
+            for v in (cell.kernel, cell.recurrent_kernel, cell.bias)
+        )
+        self.a, self.activation = cell.leak_rate, activation
+
+    def step(self, u, h):
+        """h_t = (1 - a) h_{t-1} + a f(u_t W_in + h_{t-1} W + b), the cell's `call` in NumPy."""
+        h_tilde = self.activation(u @ self.w_in + h @ self.w + self.b)
+        return h_tilde if self.a == 1.0 else (1.0 - self.a) * h + self.a * h_tilde
+
+    def run(self, x, h, return_sequences=True):
+        """h_1..h_T (or None) and h_T, from h_0 = `h`, over x of shape (batch, time, features)."""
+        states = np.empty(x.shape[:2] + (self.w.shape[0],)) if return_sequences else None
+        for t in range(x.shape[1]):
+            h = self.step(x[:, t], h)
+            if return_sequences:
+                states[:, t] = h
+        return states, h
+
+
+def _numpy_reservoir(cell, features):
+    """A `_NumpyReservoir` for an `EchoStateCell` with a NumPy activation, else None."""
+    if not isinstance(cell, EchoStateCell) or type(cell).call is not EchoStateCell.call:
+        return None  # another cell, or a subclass with its own equations: run it in Keras
+    activation = _NUMPY_ACTIVATIONS.get(getattr(cell.activation, "__name__", None))
+    if activation is None:
+        return None
+    if not cell.built:
+        cell.build((None, features))
+    check_built_input(cell, np.zeros((1, features)))
+    return _NumpyReservoir(cell, activation)
+
+
+def _run(cell, x, initial_state, return_sequences=True):
+    """The states h_1..h_T of `cell` over x (batch, time, features) (None when not
+    `return_sequences`), and h_T, as NumPy arrays.
+
+    An `EchoStateCell` (with a tanh, sigmoid, relu or linear activation) runs in NumPy, in
+    float64. Any other cell runs in a compiled Keras model, XLA on TensorFlow and jit on JAX,
+    eagerly on PyTorch (as `torch.compile` is slow to start).
+    """
+    h0 = _initial_state(cell, x, initial_state)
+    reservoir = _numpy_reservoir(cell, x.shape[-1])
+    if reservoir is not None:
+        return reservoir.run(x, h0.astype(np.float64), return_sequences)
     inputs = [keras.Input((None, x.shape[-1])), keras.Input((cell.units,))]
     layer = keras.layers.RNN(cell, return_sequences=True, return_state=True)
     model = keras.Model(inputs, layer(inputs[0], initial_state=[inputs[1]]))
     model.compile(jit_compile=keras.backend.backend() != "torch")
-    states, h = model.predict_on_batch([x, h0])
+    states, h = model.predict_on_batch([x.astype(cell.compute_dtype), h0.astype(cell.compute_dtype)])
     return np.asarray(states), np.asarray(h)
 
 
@@ -440,7 +503,8 @@ def free_run(cell, readout, warmup_inputs, steps, initial_state=None, include_in
     """
     steps = check_positive_int("steps", steps)
     x, batched = _sequences(cell, warmup_inputs, "warmup_inputs")
-    _, h = _run(cell, x, initial_state)
+    _, h = _run(cell, x, initial_state, return_sequences=False)
+    reservoir = _numpy_reservoir(cell, x.shape[-1])
     u = x[:, -1]
     outputs = []
     for t in range(steps):
@@ -452,8 +516,11 @@ def free_run(cell, readout, warmup_inputs, steps, initial_state=None, include_in
             )
         outputs.append(y)
         if t < steps - 1:
-            u = y.astype(cell.compute_dtype)
-            h, _ = cell(ops.convert_to_tensor(u), [h])
-            h = ops.convert_to_numpy(h)
+            u = y
+            if reservoir is not None:
+                h = reservoir.step(u, h)
+            else:
+                h, _ = cell(ops.convert_to_tensor(u.astype(cell.compute_dtype)), [h])
+                h = ops.convert_to_numpy(h)
     outputs = np.stack(outputs, axis=1)
     return outputs if batched else outputs[0]
