@@ -408,3 +408,35 @@ def draw_echo_state_network(units=9, spectral_radius=0.9):
 
 
 # Notebook 19: multi-worker training.
+def draw_multi_worker(workers=2, title="Multi-worker data parallelism: each worker reads its shard "
+                      "of the global batch, an all-reduce\nsums the gradients, every worker applies "
+                      "the same update and backs up the same weights"):
+    """Workers of one job (worker 0 is the chief), each with its shard $S_k$ of the global batch,
+    its copy of the weights and its gradient $g_k$; the all-reduce over the network returns
+    $g = \\sum_k g_k$ to every worker; each backs up $\\theta_{t+1}$ (BackupAndRestore)."""
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    width = 3.2 * workers + 1.6
+    fig, ax = canvas(width, 6.6, title=title, scale=1.0)
+    centres = [1.6 + 3.2 * k + 0.8 for k in range(workers)]
+    reduce_at = (width / 2, 3.2)
+    for k, x in enumerate(centres):
+        role = "chief" if k == 0 else ""
+        box(ax, x, 0.5, f"shard $S_{{{k}}}$ of the\nglobal batch ($B/K$ rows)", width=2.2, height=0.7,
+            role="input", fontsize=8)
+        box(ax, x, 1.9, f"worker {k} {role}\n$\\theta_t \\to g_{{{k}}}$;  $\\theta_{{t+1}}$ from $g$", width=2.2,
+            height=0.8, role="hidden", fontsize=8)
+        arrow(ax, (x, 0.85), (x, 1.5), text="$x_i, y_i$")
+        arrow(ax, (x - 0.4, 2.3), (reduce_at[0] - 0.3, reduce_at[1] - 0.15), text=f"$g_{{{k}}}$",
+              color="#1f4e79")
+        arrow(ax, (reduce_at[0] + 0.3, reduce_at[1] - 0.15), (x + 0.4, 2.3), text="$g$",
+              color="#7f6000", curve=0.15)
+        box(ax, x, 5.5, f"backup of worker {k}\n$\\theta_{{t+1}}$, Adam state, epoch", width=2.4,
+            height=0.8, role="memory", fontsize=8)
+        side = -0.9 if x < width / 2 else 0.9          # outside, clear of the all-reduce
+        arrow(ax, (x + side, 2.3), (x + side, 5.1), text="save", dashed=True)
+    circle(ax, *reduce_at, "all-reduce\n$g=\\sum_k g_k$", radius=0.75, role="gate", fontsize=8)
+    note(ax, reduce_at[0], 4.25, "over the network (gRPC / Gloo)\nthe same $g$ on every worker",
+         fontsize=8)
+    return fig
+
