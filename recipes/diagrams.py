@@ -108,6 +108,96 @@ def note(ax, x, y, text, fontsize=9, **kwargs):
 # Notebooks 14-18: tree, NTM/DNC heads, stack, history compressor, data parallelism.
 
 
+def draw_tree_composition():
+    """A recursive network composing the tree of (MAX 3 (MIN 7 2)) bottom-up, one level at a time.
+
+    Every node j computes h_j = f(W x_j + U_1 h_j1 + U_2 h_j2 + b) from its own token x_j and its
+    children's states; the nodes of one level do not depend on each other and are composed at once."""
+    fig, ax = canvas(10, 6.4, title="A tree composed bottom-up: each node's state $h_j$ from its "
+                     "token $x_j$ and its children's states, level by level")
+    nodes = {"3": (2.6, 1.3), "7": (5.4, 1.3), "2": (7.8, 1.3), "MIN": (6.6, 3.0),
+             "MAX": (4.4, 4.7)}
+    for label, (x, y) in nodes.items():
+        circle(ax, x, y, f"$h$ ({label})", radius=0.45, role="hidden", fontsize=8)
+        box(ax, x + 1.2, y - 0.55, f"$x$ = {label}", width=0.9, height=0.38, role="input",
+            fontsize=8)
+        arrow(ax, (x + 0.8, y - 0.45), (x + 0.4, y - 0.25), text="$W$", fontsize=8, shrink=1)
+    for child, parent, weight in [("3", "MAX", "$U_1$"), ("MIN", "MAX", "$U_2$"),
+                                  ("7", "MIN", "$U_1$"), ("2", "MIN", "$U_2$")]:
+        (cx, cy), (px, py) = nodes[child], nodes[parent]
+        arrow(ax, (cx, cy + 0.45), (px, py - 0.45), text=weight, fontsize=9, shrink=2)
+    for level, y in enumerate((1.3, 3.0, 4.7)):
+        note(ax, 0.6, y, f"level {level}", fontsize=9, fontweight="bold")
+        ax.plot([1.2, 9.8], [y - 0.85, y - 0.85], color="0.85", lw=0.8, zorder=0)
+    box(ax, 4.4, 5.85, "classifier reads $h_{root}$", width=2.4, height=0.45, role="output",
+        fontsize=8)
+    arrow(ax, (4.4, 5.15), (4.4, 5.62), shrink=1)
+    note(ax, 8.0, 5.3, "$h_j = f(W x_j + U_1 h_{j1} + U_2 h_{j2} + b)$\n"
+         "a leaf: $h_j = f(W x_j + b)$", fontsize=9)
+    return fig
+
+
+def draw_history_compressor(steps=8):
+    """Schmidhuber's history compressor: the automatiser A reads every step and predicts the next;
+    only the steps it did not expect (p_t < theta), with their time t, go up to the chunker C."""
+    fig, ax = canvas(12, 5.6, title="History compression: the automatiser reads every step; only "
+                     "its surprises ($p_t < \\theta$) reach the chunker")
+    surprises = {0, steps - 1}
+    xs = [1.6 + 1.25 * t for t in range(steps)]
+    for t, x in enumerate(xs):
+        label = "$x_{%d}$" % t if t < steps - 1 else "$x_T$"
+        box(ax, x, 0.6, label, width=0.8, height=0.5, role="input", fontsize=9)
+        box(ax, x, 1.9, "A", width=0.8, height=0.6, role="hidden")
+        arrow(ax, (x, 0.85), (x, 1.6), shrink=1)
+        if t:
+            arrow(ax, (xs[t - 1] + 0.4, 1.9), (x - 0.4, 1.9), shrink=1)
+        surprise = t in surprises
+        note(ax, x, 2.55, "$p_t$ low" if surprise else "$p_t \\geq \\theta$", fontsize=7,
+             color="tab:red" if surprise else "0.4")
+    chunker = [xs[0], xs[-1]]
+    for i, (t, x) in enumerate(zip(sorted(surprises), chunker)):
+        box(ax, x, 4.2, "C", width=0.8, height=0.6, role="memory")
+        arrow(ax, (x, 2.7), (x, 3.9), text="($x_{%s}$, %s)" % ("0" if t == 0 else "T",
+                                                                "0" if t == 0 else "T"),
+              color="tab:red", fontsize=8)
+    arrow(ax, (chunker[0] + 0.4, 4.2), (chunker[1] - 0.4, 4.2),
+          text="one chunker step spans the whole predictable stretch", fontsize=8)
+    note(ax, 0.5, 1.9, "automatiser\n(every step)", fontsize=8)
+    note(ax, 0.5, 4.2, "chunker\n(surprises)", fontsize=8)
+    note(ax, 6.0, 5.05, "$p_t = P_A(x_t \\mid x_0, \\dots, x_{t-1})$: $x_t$ goes up when "
+         "$p_t < \\theta$", fontsize=9)
+    return fig
+
+
+def draw_data_parallel(replicas=2):
+    """Data parallelism: the global batch is split over replicas that hold the same weights; each
+    computes the gradient of its share, an all-reduce sums them, and every replica applies the
+    same update."""
+    fig, ax = canvas(11, 6.4, title="Data parallelism: replicas of one model on shares of the "
+                     "batch; an all-reduce adds their gradients before one identical update")
+    box(ax, 5.5, 5.6, "global batch $B = R\\,b$", width=3.2, role="input")
+    xs = [2.8 + 5.4 * r / max(1, replicas - 1) for r in range(replicas)]
+    for r, x in enumerate(xs):
+        box(ax, x, 4.3, f"share {r}: $b$ examples", width=2.4, height=0.5, role="input",
+            fontsize=9)
+        arrow(ax, (5.5, 5.3), (x, 4.55))
+        box(ax, x, 3.1, f"replica {r}\nweights $\\theta$ (a copy)", width=2.4, height=0.8,
+            role="hidden", fontsize=9)
+        arrow(ax, (x, 4.05), (x, 3.5))
+        box(ax, x, 1.9, f"gradient $g_{r}$ of its share", width=2.4, height=0.5, role="gate",
+            fontsize=9)
+        arrow(ax, (x, 2.7), (x, 2.15))
+        arrow(ax, (x, 1.65), (5.5, 0.95))
+    box(ax, 5.5, 0.7, "all-reduce: $g = \\frac{1}{R}\\sum_r g_r$", width=3.4, height=0.5,
+        role="memory", fontsize=9)
+    for x in xs:
+        arrow(ax, (5.5 + (x - 5.5) * 0.55, 0.95), (x + (1.3 if x < 5.5 else -1.3), 2.9),
+              curve=-0.25 if x < 5.5 else 0.25, dashed=True)
+    note(ax, 5.5, 2.6, "every replica applies\nthe same update\n"
+         "$\\theta \\leftarrow \\theta - \\eta\\, g$", fontsize=9)
+    return fig
+
+
 def draw_ntm(memory_rows=6):
     """The NTM cell: a controller, a write head and a read head over a memory matrix.
 
@@ -121,7 +211,7 @@ def draw_ntm(memory_rows=6):
     arrow(ax, (1.1, 3.6), (1.7, 3.6))
     box(ax, 2.5, 6.5, "$y_t = W_y h_t + W_r r_t$", width=2.5, role="output")
     arrow(ax, (2.5, 4.3), (2.5, 6.2))
-    steps = [("content\n$k_t,\ \\beta_t$", "$w^c_t$"), ("interpolate\n$g_t$", "$w^g_t$"),
+    steps = [("content\n$k_t,\\ \\beta_t$", "$w^c_t$"), ("interpolate\n$g_t$", "$w^g_t$"),
              ("shift\n$s_t$", "$\\tilde w_t$"), ("sharpen\n$\\gamma_t$", None)]
     for y, head, w in ((5.4, "write head", "$w^w_t$"), (1.8, "read head", "$w^r_t$")):
         note(ax, 6.9, y + 0.75, head, fontsize=10, fontweight="bold")
