@@ -117,8 +117,8 @@ def draw_forecast_windows(lookback=4, horizon=3):
         for k in range(lookback):
             box(ax, x0 + k, y, f"$z_{{t-{lookback - k}}}$", width=0.9, height=0.55, role="input")
         for k in range(n_future):
-            box(ax, x0 + lookback + k + 0.2, y, "$\\hat z_{t}$" if k == 0 else f"$\\hat z_{{t+{k}}}$",
-                width=0.9, height=0.55, role="output")
+            label = "$\\hat z_{t}$" if k == 0 else f"$\\hat z_{{t+{k}}}$"
+            box(ax, x0 + lookback + k + 0.2, y, label, width=0.9, height=0.55, role="output")
 
     row(4.6, "one step", 1)
     note(ax, x0 + (lookback - 1) / 2, 5.15, f"window of L = {lookback} values (the lookback)",
@@ -127,8 +127,8 @@ def draw_forecast_windows(lookback=4, horizon=3):
     for k in range(horizon - 1):
         arrow(ax, (x0 + lookback + k + 0.2, 2.7), (x0 + lookback + k + 1.2, 2.7), curve=0.6,
               color="tab:red")
-    note(ax, x0 + lookback + horizon + 0.9, 3.0, "one-step model,\nforecast fed back:\nerrors compound",
-         fontsize=9, color="tab:red")
+    note(ax, x0 + lookback + horizon + 0.9, 3.0,
+         "one-step model,\nforecast fed back:\nerrors compound", fontsize=9, color="tab:red")
     row(1.4, "direct", horizon)
     box(ax, x0 + lookback / 2 - 0.5, 0.4, "GRU, then Dense(H)", width=2.6, height=0.5,
         role="hidden", fontsize=9)
@@ -143,8 +143,8 @@ def draw_control_loop():
     """Notebook 10: the recurrent policy in closed loop with the plant, and the DAgger expert."""
     fig, ax = canvas(10, 5.4, title="Closed loop: the GRU policy sees positions only; the LQR "
                      "expert reads the true state and labels every step (DAgger)")
-    box(ax, 2.0, 3.4, "policy $\\pi$: GRU\n$h_t = \\mathrm{GRU}(o_t, h_{t-1})$", width=2.4, height=1.0,
-        role="hidden")
+    box(ax, 2.0, 3.4, "policy $\\pi$: GRU\n$h_t = \\mathrm{GRU}(o_t, h_{t-1})$", width=2.4,
+        height=1.0, role="hidden")
     circle(ax, 4.6, 3.4, "+", radius=0.3)
     box(ax, 7.6, 3.4, "plant (MuJoCo)\n$s_{t+1} = f(s_t, u_t)$", width=2.6, height=1.0)
     box(ax, 7.6, 1.0, "expert (LQR)\n$u^*_t = -K s_t$", width=2.6, height=0.9, role="gate")
@@ -155,7 +155,8 @@ def draw_control_loop():
     arrow(ax, (4.9, 3.4), (6.3, 3.4))
     arrow(ax, (7.6, 3.9), (2.0, 3.9), curve=0.35)
     note(ax, 4.8, 5.0, "$o_{t+1} = (x, \\theta)$: positions only", fontsize=9)
-    arrow(ax, (7.6, 2.9), (7.6, 1.45), text="true state $s_t = (x, \\theta, \\dot x, \\dot\\theta)$")
+    arrow(ax, (7.6, 2.9), (7.6, 1.45),
+          text="true state $s_t = (x, \\theta, \\dot x, \\dot\\theta)$")
     arrow(ax, (6.3, 1.0), (3.2, 1.0), text="label $u^*_t$", dashed=True)
     arrow(ax, (2.0, 1.45), (2.0, 2.9), text="gradient", dashed=True)
     return fig
@@ -191,8 +192,9 @@ def draw_multiple_timescales(fast=4, slow=2):
 def draw_clockwork(periods=(1, 2, 4, 8)):
     """Notebook 12: clockwork modules, their periods, and the block-triangular recurrent mask."""
     n = len(periods)
-    fig, ax = canvas(11.2, 4.8, title="Clockwork RNN: module $i$ updates when $t \\ \\mathrm{mod}\\ T_i = 0$ "
-                     "and receives only from itself and slower modules")
+    title = ("Clockwork RNN: module $i$ updates when $t \\ \\mathrm{mod}\\ T_i = 0$ and receives "
+             "only from itself and slower modules")
+    fig, ax = canvas(11.2, 4.8, title=title)
     ys = 1.0
     xs = [1.0 + 1.6 * i for i in range(n)]
     for i, (x, p) in enumerate(zip(xs, periods)):
