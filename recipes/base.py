@@ -164,3 +164,16 @@ class DropoutMasks(_KerasDropoutCell):
 
     def reset_recurrent_dropout_mask(self):
         self._recurrent_dropout_mask = None
+
+
+def integer_sequence(name, values, what="labels"):
+    """`values` as a 1-D int64 NumPy array, if it is a (possibly empty) 1-D sequence of integers
+    (integral floats pass); else a ValueError naming `name` and saying it must hold integer `what`."""
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(f"`{name}` must be a 1-D sequence of {what}, got shape {array.shape}.")
+    if array.size and array.dtype.kind not in "iu" and not (
+        array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array))
+    ):
+        raise ValueError(f"`{name}` must hold integer {what}, got {array.dtype} values {array[:8].tolist()}.")
+    return array.astype(np.int64)

@@ -46,7 +46,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from recipes.base import check_positive_int, concrete
+from recipes.base import check_positive_int, concrete, integer_sequence
 
 
 # Keras added beam search to `keras.ops.ctc_decode` on the PyTorch backend in 3.15; before, it
@@ -373,18 +373,6 @@ def ctc_beam_search_decode(logits, logit_lengths=None, beam_width=16, top_paths=
     return labellings, np.asarray(ops.convert_to_numpy(log_probs), dtype="float64")
 
 
-def _integer_labels(name, labels):
-    """`labels` as a 1-D int64 array, if it is a (possibly empty) 1-D sequence of integers."""
-    array = np.asarray(labels)
-    if array.ndim != 1:
-        raise ValueError(f"`{name}` must be a 1-D sequence of labels, got shape {array.shape}.")
-    if array.size and array.dtype.kind not in "iu" and not (
-        array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array))
-    ):
-        raise ValueError(f"`{name}` must hold integer labels, got {array.dtype} values {array.tolist()[:8]}.")
-    return array.astype("int64")
-
-
 def ctc_collapse(path, blank_index=0):
     """The map B of Graves et al. (2006): merge repeated labels, then remove blanks.
 
@@ -394,7 +382,7 @@ def ctc_collapse(path, blank_index=0):
     """
     blank_index = _check_index("blank_index", blank_index)
     out, previous = [], None
-    for label in _integer_labels("path", path).tolist():
+    for label in integer_sequence("path", path).tolist():
         if label != previous and label != blank_index:
             out.append(int(label))
         previous = label
@@ -465,7 +453,7 @@ def ctc_forced_alignment(posteriors, labels, blank_index=0, from_logits=False):
     blank_index = _check_index("blank_index", blank_index)
     log_y = _log_posteriors(posteriors, from_logits)
     frames, classes = log_y.shape
-    labels = _integer_labels("labels", labels).tolist()
+    labels = integer_sequence("labels", labels).tolist()
     if any(not 0 <= v < classes or v == blank_index for v in labels):
         raise ValueError(
             f"`labels` must be class indices in [0, {classes}) other than the blank "

@@ -29,7 +29,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from recipes.base import check_positive_int, concrete
+from recipes.base import check_positive_int, concrete, integer_sequence
 
 UNKNOWN = "\N{REPLACEMENT CHARACTER}"  # "�", what `decode` writes for the unknown id 0
 
@@ -102,7 +102,7 @@ class CharVocabulary:
     def decode(self, ids):
         """The text of a sequence of ids (id 0 and ids out of range become `unknown`)."""
         table = [self.unknown] + self.chars
-        ids = _integer_ids("ids", ids)
+        ids = integer_sequence("ids", ids, "token ids")
         return "".join(table[i] if 0 < i < len(table) else self.unknown for i in ids)
 
     def get_config(self):
@@ -111,20 +111,6 @@ class CharVocabulary:
     @classmethod
     def from_config(cls, config):
         return cls(config["chars"], unknown=config["unknown"])
-
-
-def _integer_ids(name, ids):
-    """`ids` as a 1-D int64 array, if it is a (possibly empty) 1-D sequence of integers."""
-    array = np.asarray(ids)
-    if array.ndim != 1:
-        raise ValueError(f"`{name}` must be a 1-D sequence of token ids, got shape {array.shape}.")
-    if array.size and array.dtype.kind not in "iu" and not (
-        array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array))
-    ):
-        raise ValueError(
-            f"`{name}` must hold integer token ids, got {array.dtype} values {array[:8].tolist()}."
-        )
-    return array.astype(np.int64)
 
 
 def _code_points(text):
@@ -164,7 +150,7 @@ def stateful_batches(ids, batch_size, window):
     window = check_positive_int("window", window)
     if ids.ndim != 1:
         raise ValueError(f"`ids` must be 1-D, got shape {ids.shape}.")
-    _integer_ids("ids", ids)  # integers (of any dtype), never NaN
+    integer_sequence("ids", ids, "token ids")  # integers (of any dtype), never NaN
     n_windows = (len(ids) - 1) // (batch_size * window)
     if n_windows < 1:
         raise ValueError(
@@ -209,7 +195,7 @@ def target_log_probs(predictions, targets, from_logits=True):
     _check_scores("predictions", predictions)
     values = concrete(targets)
     if values is not None and values.size:
-        ids = _integer_ids("targets", values.reshape(-1))
+        ids = integer_sequence("targets", values.reshape(-1), "token ids")
         if ids.min() < 0 or ids.max() >= shape[-1]:
             raise ValueError(
                 f"`targets` must be token ids in [0, {shape[-1]}), got [{ids.min()}, {ids.max()}]."
@@ -329,7 +315,7 @@ class KneserNeyLM:
     def _check_ids(self, name, ids, at_least):
         """`ids` as an int64 array, if it is a 1-D sequence of at least `at_least` integer ids in
         [0, V); otherwise a ValueError. An id outside [0, V) would alias another n-gram's key."""
-        array = _integer_ids(name, ids)
+        array = integer_sequence(name, ids, "token ids")
         if len(array) < at_least:
             raise ValueError(
                 f"`{name}` must be a 1-D sequence of at least {at_least} token ids, got shape "
@@ -501,7 +487,7 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, seed=None):
 
 def _rows_of(tokens):
     tokens = np.asarray(ops.convert_to_numpy(tokens))
-    tokens = _integer_ids("tokens", tokens.reshape(-1) if tokens.ndim == 0 else tokens)
+    tokens = integer_sequence("tokens", tokens.reshape(-1) if tokens.ndim == 0 else tokens, "token ids")
     if len(tokens) == 0:
         raise ValueError("`tokens` must hold at least one start token.")
     if tokens.min() < 0:
