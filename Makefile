@@ -144,9 +144,10 @@ notebooks: $(VENV)/.recipes
 	if [ -d notebooks/solutions ]; then cd notebooks/solutions && KERAS_BACKEND=tensorflow \
 		../../$(BIN)/jupyter nbconvert --to notebook --execute --inplace *.ipynb; fi
 
-# reservoirpy: the peer that benchmarks/reservoir.py compares our echo state network with (benchmarks only).
+# requirements-benchmarks.txt: what only benchmarks/ imports (reservoirpy, the peer of benchmarks/reservoir.py).
 benchmarks: $(LATEST)/.packages
-	$(LATEST)/bin/python -m pip install --quiet --disable-pip-version-check reservoirpy==0.4.2
+	$(LATEST)/bin/python -m pip install --quiet --disable-pip-version-check -c requirements-latest-lock.txt \
+		-r requirements-benchmarks.txt
 	@for script in benchmarks/*.py; do \
 		for backend in tensorflow jax torch; do KERAS_BACKEND=$$backend $(LATEST)/bin/python $$script || exit 1; done; \
 	done

@@ -12,8 +12,8 @@ reservoir (and its spectral radius), collecting the states, the ridge solve and 
     KERAS_BACKEND=tensorflow python benchmarks/reservoir.py            # ours and reservoirpy
     KERAS_BACKEND=jax python benchmarks/reservoir.py --units 1000 --no-reservoirpy
 
-reservoirpy (0.4) is a benchmark-only dependency: `pip install reservoirpy==0.4.2` (`make
-benchmarks` installs it). OPENBLAS_NUM_THREADS=2 in the environment times NumPy's two-thread BLAS.
+reservoirpy (0.4) is a benchmark-only dependency, pinned in requirements-benchmarks.txt
+(`make benchmarks` installs it; by hand: `pip install -r requirements-benchmarks.txt`). OPENBLAS_NUM_THREADS=2 in the environment times NumPy's two-thread BLAS.
 """
 
 import argparse
