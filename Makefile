@@ -42,7 +42,7 @@ LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_OPTIONS ?=
 
 .PHONY: lab test test-recipes test-notebooks test-lab test-latest test-oldest notebooks \
-        benchmarks lock clean help
+        benchmarks checkpoints lock clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -52,6 +52,7 @@ help:
 	@echo "make test-oldest the recipe tests on the oldest Keras, TensorFlow and NumPy we claim (not in make test)"
 	@echo "make notebooks   re-execute every notebook in place (commits their outputs)"
 	@echo "make benchmarks  time the recipes against the Keras built-ins (and reservoirpy)"
+	@echo "make checkpoints train the full-scale models of training/ into data/checkpoints (hours, resumable)"
 	@echo "make lock        refresh requirements-lock.txt and requirements-latest-lock.txt"
 
 $(BIN)/python:
@@ -143,6 +144,16 @@ notebooks: $(VENV)/.recipes
 	cd notebooks && KERAS_BACKEND=tensorflow ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace *.ipynb
 	if [ -d notebooks/solutions ]; then cd notebooks/solutions && KERAS_BACKEND=tensorflow \
 		../../$(BIN)/jupyter nbconvert --to notebook --execute --inplace *.ipynb; fi
+
+# The full-scale models (data/checkpoints/, README "At full scale"): each script of training/ trains
+# one from scratch with fixed seeds, resumes after an interruption (run `make checkpoints` again),
+# and writes NAME.keras with NAME.json. They import recipes/ from this checkout, which must be
+# committed (the JSON names the commit). tests/test_checkpoints.py re-evaluates every checkpoint.
+TRAINING ?= training/lm_shakespeare.py
+checkpoints: $(VENV)/.recipes
+	@for script in $(TRAINING); do \
+		echo "=== $$script"; PYTHONPATH=$(CURDIR) KERAS_BACKEND=tensorflow $(BIN)/python $$script || exit 1; \
+	done
 
 # requirements-benchmarks.txt: what only benchmarks/ imports (reservoirpy, the peer of benchmarks/reservoir.py).
 benchmarks: $(LATEST)/.packages

@@ -78,6 +78,14 @@ def evaluate(model, vocabulary, test_slice):
     return bits_per_character(stream_log_probs(model, vocabulary.encode(test_slice)))
 
 
+def reevaluate(model, record):
+    """The checkpoint's metric again, on the same test slice (tests/test_checkpoints.py)."""
+    test_slice = texts()[2]
+    if provenance.sha256(test_slice) != record["data"]["test_slice_sha256"]:
+        raise ValueError("the test slice differs from the one the checkpoint was measured on")
+    return evaluate(model, CharVocabulary.from_config(record["vocabulary"]), test_slice)
+
+
 class ResetStates(keras.callbacks.Callback):
     """Zero states at the start of every pass; validate from zero states (as in notebook 03)."""
 
@@ -112,7 +120,7 @@ def main():
     x_train, y_train = stateful_batches(ids["train"], args.batch, args.window)
     x_valid, y_valid = stateful_batches(ids["validation"], args.batch, args.window)
     steps = len(x_train) // args.batch
-    print(f"{len(train):,} training characters, {steps} updates per pass, vocabulary {vocabulary.size}")
+    print(f"{len(train):,} training characters, {steps} updates per pass, vocabulary {vocabulary.size}", flush=True)
 
     keras.utils.set_random_seed(args.seed)
     model = language_model(vocabulary.size, args.units, args.dropout, batch_shape=(args.batch, args.window))

@@ -1,0 +1,79 @@
+"""The trained checkpoints of data/checkpoints/: each reloads, scores what its JSON says on the
+held-out data, and was made by a training script that exists in the commit its JSON names.
+
+Also the provenance helpers of training/ (the learning curve that survives a restart).
+"""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECKPOINTS = ROOT / "data" / "checkpoints"
+RECORDS = sorted(CHECKPOINTS.glob("*.json"))
+sys.path.insert(0, str(ROOT / "training"))
+
+import provenance  # noqa: E402
+
+
+def training_module(script):
+    path = ROOT / script
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def in_git():
+    try:
+        return provenance.git("rev-parse", "--is-inside-work-tree") == "true"
+    except (OSError, subprocess.CalledProcessError):
+        return False
+
+
+def test_every_model_file_has_its_record_and_all_fit_the_size_budget():
+    models = sorted(CHECKPOINTS.glob("*.keras"))
+    assert [p.stem for p in models] == [p.stem for p in RECORDS], "every NAME.keras needs NAME.json"
+    assert sum(p.stat().st_size for p in models) <= 60e6, "checkpoints together at most 60 MB"
+
+
+@pytest.mark.parametrize("path", RECORDS, ids=lambda p: p.stem)
+def test_checkpoint_was_made_by_a_committed_script(path):
+    record = json.loads(path.read_text())
+    model_file = CHECKPOINTS / record["file"]
+    assert provenance.sha256(model_file.read_bytes()) == record["file_sha256"], "the file changed"
+    if not in_git():
+        pytest.skip("not a git checkout: the commit cannot be checked")
+    try:
+        script = provenance.git("show", f"{record['commit']}:{record['script']}") + "\n"
+    except subprocess.CalledProcessError:
+        pytest.fail(f"{record['script']} does not exist in commit {record['commit']}")
+    assert provenance.sha256(script) == record["script_sha256"]
+
+
+@pytest.mark.parametrize("path", RECORDS, ids=lambda p: p.stem)
+def test_checkpoint_scores_what_its_record_says(path):
+    record = json.loads(path.read_text())
+    model = keras.saving.load_model(CHECKPOINTS / record["file"])
+    value = training_module(record["script"]).reevaluate(model, record)
+    assert value == pytest.approx(record["value"], abs=record.get("tolerance", 2e-3)), record["metric"]
+
+
+def test_learning_curve_keeps_one_line_per_epoch_across_a_restart(tmp_path):
+    curve = provenance.LearningCurve(tmp_path / "curve.jsonl")
+    curve.on_train_begin()
+    for epoch in range(3):
+        curve.on_epoch_begin(epoch)
+        curve.on_epoch_end(epoch, {"loss": 3.0 - epoch})
+    restarted = provenance.LearningCurve(tmp_path / "curve.jsonl")  # resumes at epoch 1
+    restarted.on_train_begin()
+    restarted.on_epoch_begin(1)
+    restarted.on_epoch_end(1, {"loss": 1.5})
+    lines = restarted.read()
+    assert [line["epoch"] for line in lines] == [0, 1] and lines[1]["loss"] == 1.5
+    assert lines[1]["seconds"] >= lines[0]["seconds"]       # time counts on from the first run
