@@ -33,7 +33,6 @@ HIDDEN_EVIDENCE = re.compile(r"\bthe issue\b|\bprivately\b|outside (?:this|the) 
 PENDING = {
     "08",
     "09",
-    "12",
     "15",
     "16",
 }
