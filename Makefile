@@ -97,7 +97,7 @@ test-recipes: $(VENV)/.recipes
 # notebooks 15 and 16); the timeout is a guard with room for a loaded machine, not the budget.
 # The solutions notebooks run too, except those too long for CI's budget (SLOW_SOLUTIONS, by
 # number: measured with `make notebooks`, which runs them all and commits their outputs).
-SLOW_SOLUTIONS ?= 00 01 02 03 04 05 06 07 10 13 14 15 16 17 18
+SLOW_SOLUTIONS ?= 00 01 02 03 04 05 06 07 10 12 13 14 15 16 17 18
 CI_SOLUTIONS = $(filter-out $(foreach n,$(SLOW_SOLUTIONS),notebooks/solutions/$(n)_%),$(wildcard notebooks/solutions/*.ipynb))
 test-notebooks: $(VENV)/.recipes
 	@echo "=== notebooks (nbmake, TensorFlow backend) in $(NBDIR), $(if $(OFFLINE),network cut,NETWORK NOT CUT: unshare is not available here)"

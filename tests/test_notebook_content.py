@@ -32,7 +32,6 @@ HIDDEN_EVIDENCE = re.compile(r"\bthe issue\b|\bprivately\b|outside (?:this|the) 
 # solutions, short cells). Each line leaves this set when its notebook meets it.
 PENDING = {
     "08",
-    "12",
 }
 
 
