@@ -152,7 +152,7 @@ notebooks: $(VENV)/.recipes
 TRAINING ?= training/lm_shakespeare.py
 checkpoints: $(VENV)/.recipes
 	@for script in $(TRAINING); do \
-		echo "=== $$script"; PYTHONPATH=$(CURDIR) KERAS_BACKEND=tensorflow $(BIN)/python $$script || exit 1; \
+		echo "=== $$script"; KERAS_BACKEND=tensorflow $(BIN)/python $$script || exit 1; \
 	done
 
 # requirements-benchmarks.txt: what only benchmarks/ imports (reservoirpy, the peer of benchmarks/reservoir.py).

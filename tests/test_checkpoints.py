@@ -16,9 +16,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINTS = ROOT / "data" / "checkpoints"
 RECORDS = sorted(CHECKPOINTS.glob("*.json"))
-sys.path.insert(0, str(ROOT / "training"))
+sys.path.insert(0, str(ROOT))
 
-import provenance  # noqa: E402
+from training import provenance  # noqa: E402
 
 
 def training_module(script):

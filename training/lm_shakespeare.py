@@ -23,15 +23,15 @@ from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: recipes/, training/
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-import provenance  # noqa: E402
 import recipes  # noqa: E402
 from recipes.datasets import shakespeare_split  # noqa: E402
 from recipes.text import CharVocabulary, bits_per_character, stateful_batches, target_log_probs  # noqa: E402
+from training import provenance  # noqa: E402
 
 TEST_STREAMS = 32  # the notebook reads its test slice as 32 streams of 2,000 characters
 

@@ -1,0 +1,1 @@
+"""Full-scale training scripts (`make checkpoints`) and their provenance helpers."""
