@@ -183,24 +183,29 @@ def _gate(ax, x, y, symbol, activation, weights, side=1):
     note(ax, x, (0.9 + y) / 2 - 0.1, weights, fontsize=7, bbox=dict(facecolor="white", edgecolor="none", pad=0.3))
 
 
+def _gated_cell_frame(ax, bus_end, state, role, times_x, plus_x):
+    """What the LSTM and GRU drawings share: x_t and h_{t-1} on a bus along the bottom (to
+    `bus_end`), and the state path along the top, state_{t-1} -> x -> + -> state_t."""
+    box(ax, 0.5, 0.9, "$h_{t-1}$", width=0.8, height=0.5, role="hidden")
+    box(ax, 0.5, 0.15, "$x_t$", width=0.8, height=0.4, role="input")
+    ax.plot([0.9, bus_end], [0.9, 0.9], color="0.2", lw=1.2, zorder=1)
+    ax.plot([0.9, 1.3, 1.3], [0.15, 0.15, 0.9], color="0.2", lw=1.2, zorder=1)
+    box(ax, 0.5, 4.3, f"${state}_{{t-1}}$", width=0.8, height=0.5, role=role)
+    box(ax, 8.5, 4.3, f"${state}_t$", width=0.7, height=0.5, role=role)
+    circle(ax, times_x, 4.3, r"$\times$", radius=0.22)
+    circle(ax, plus_x, 4.3, "+", radius=0.22)
+    _edge_arrow(ax, (0.5, 4.3), (times_x, 4.3), gap=(0.4, 0.22))
+    _edge_arrow(ax, (times_x, 4.3), (plus_x, 4.3), gap=(0.22, 0.22))
+    _edge_arrow(ax, (plus_x, 4.3), (8.5, 4.3), gap=(0.22, 0.35))
+
+
 def draw_lstm_cell():
     """One LSTM step: forget, input and output gates and the candidate read [x_t, h_{t-1}]; the
     cell state c runs along the top, scaled by f_t and added to by i_t * c~_t."""
     fig, ax = canvas(9.0, 5.2, title="LSTM cell: the gates f, i, o scale what is kept, written "
                      "and read; the cell state c runs along the top")
-    # Inputs: x_t and h_{t-1} meet on a bus that feeds every gate.
-    box(ax, 0.5, 0.9, "$h_{t-1}$", width=0.8, height=0.5, role="hidden")
-    box(ax, 0.5, 0.15 + 0.0, "$x_t$", width=0.8, height=0.4, role="input")
-    ax.plot([0.9, 6.3], [0.9, 0.9], color="0.2", lw=1.2, zorder=1)
-    ax.plot([0.9, 1.3, 1.3], [0.15, 0.15, 0.9], color="0.2", lw=1.2, zorder=1)
-    # The cell state path along the top.
-    box(ax, 0.5, 4.3, "$c_{t-1}$", width=0.8, height=0.5, role="memory")
-    box(ax, 8.5, 4.3, "$c_t$", width=0.7, height=0.5, role="memory")
-    circle(ax, 2.0, 4.3, r"$\times$", radius=0.22)
-    circle(ax, 4.2, 4.3, "+", radius=0.22)
-    _edge_arrow(ax, (0.5, 4.3), (2.0, 4.3), gap=(0.4, 0.22))
-    _edge_arrow(ax, (2.0, 4.3), (4.2, 4.3), gap=(0.22, 0.22))
-    _edge_arrow(ax, (4.2, 4.3), (8.5, 4.3), gap=(0.22, 0.35))
+    # Inputs on a bus that feeds every gate; the cell state path along the top.
+    _gated_cell_frame(ax, bus_end=6.3, state="c", role="memory", times_x=2.0, plus_x=4.2)
     _gate(ax, 2.0, 2.3, "$f_t$", r"$\sigma$", "$W_f, U_f$")
     _edge_arrow(ax, (2.0, 2.3), (2.0, 4.3), gap=(0.23, 0.22))
     _gate(ax, 3.3, 2.3, "$i_t$", r"$\sigma$", "$W_i, U_i$")
@@ -230,18 +235,8 @@ def draw_gru_cell():
     r_t decides how much of the old state the candidate sees (Keras's convention)."""
     fig, ax = canvas(9.0, 5.2, title="GRU cell: the update gate z keeps the old state or takes "
                      "the candidate; the reset gate r hides the old state from it")
-    box(ax, 0.5, 0.9, "$h_{t-1}$", width=0.8, height=0.5, role="hidden")
-    box(ax, 0.5, 0.15, "$x_t$", width=0.8, height=0.4, role="input")
-    ax.plot([0.9, 4.3], [0.9, 0.9], color="0.2", lw=1.2, zorder=1)
-    ax.plot([0.9, 1.3, 1.3], [0.15, 0.15, 0.9], color="0.2", lw=1.2, zorder=1)
     # The state path along the top: h_t = z * h_{t-1} + (1 - z) * h~.
-    box(ax, 0.5, 4.3, "$h_{t-1}$", width=0.8, height=0.5, role="hidden")
-    box(ax, 8.5, 4.3, "$h_t$", width=0.7, height=0.5, role="hidden")
-    circle(ax, 2.2, 4.3, r"$\times$", radius=0.22)
-    circle(ax, 6.6, 4.3, "+", radius=0.22)
-    _edge_arrow(ax, (0.5, 4.3), (2.2, 4.3), gap=(0.4, 0.22))
-    _edge_arrow(ax, (2.2, 4.3), (6.6, 4.3), gap=(0.22, 0.22))
-    _edge_arrow(ax, (6.6, 4.3), (8.5, 4.3), gap=(0.22, 0.35))
+    _gated_cell_frame(ax, bus_end=4.3, state="h", role="hidden", times_x=2.2, plus_x=6.6)
     _gate(ax, 2.2, 2.3, "$z_t$", r"$\sigma$", "$W_z, U_z$", side=-1)
     _edge_arrow(ax, (2.2, 2.3), (2.2, 4.3), gap=(0.23, 0.22))
     box(ax, 3.3, 3.3, "$1 - z_t$", width=0.8, height=0.4, role="plain", fontsize=9)
