@@ -97,13 +97,13 @@ test-recipes: $(VENV)/.recipes
 # notebooks 15 and 16); the timeout is a guard with room for a loaded machine, not the budget.
 # The solutions notebooks run too, except those too long for CI's budget (SLOW_SOLUTIONS, by
 # number: measured with `make notebooks`, which runs them all and commits their outputs).
-SLOW_SOLUTIONS ?= 00 01 02 03 04 05 06 07 10 12 13 14 15 16 17 18
+SLOW_SOLUTIONS ?= 00 01 02 03 04 05 06 07 08 10 12 13 14 15 16 17 18
 CI_SOLUTIONS = $(filter-out $(foreach n,$(SLOW_SOLUTIONS),notebooks/solutions/$(n)_%),$(wildcard notebooks/solutions/*.ipynb))
 test-notebooks: $(VENV)/.recipes
 	@echo "=== notebooks (nbmake, TensorFlow backend) in $(NBDIR), $(if $(OFFLINE),network cut,NETWORK NOT CUT: unshare is not available here)"
 	@echo "=== solutions not run here (too long for CI, run by make notebooks): $(or $(SLOW_SOLUTIONS),none)"
 	@rm -rf $(NBDIR) && mkdir -p $(NBDIR) && cp notebooks/*.ipynb $(CI_SOLUTIONS) $(NBDIR)/
-	cd $(NBDIR) && KERAS_BACKEND=tensorflow $(OFFLINE) $(abspath $(BIN))/python -m pytest -p no:cacheprovider \
+	cd $(NBDIR) && KERAS_BACKEND=tensorflow RNN_RECIPES_DATA=$(CURDIR)/data $(OFFLINE) $(abspath $(BIN))/python -m pytest -p no:cacheprovider \
 		--nbmake --nbmake-timeout=400 --durations=0 $(NBMAKE_ARGS) *.ipynb
 
 # `make lab` itself: the server starts headless, lists the notebooks through its API and stops.

@@ -3,6 +3,7 @@
 Every cell runs inside `keras.layers.RNN` on the TensorFlow, JAX and PyTorch backends.
 """
 
+from recipes.checkpoints import load_checkpoint
 from recipes.compressor import HistoryCompressor
 from recipes.continuous import CTRNNCell, MTRNNCell
 from recipes.ctc import (
@@ -61,6 +62,8 @@ __all__ = [
     "Play",
     "shakespeare",
     "shakespeare_split",
+    # trained full-scale models of data/checkpoints/ (recipes/checkpoints.py)
+    "load_checkpoint",
     # reservoir computing (recipes/reservoir.py)
     "EchoStateCell",
     "RidgeReadout",

