@@ -97,7 +97,7 @@ test-recipes: $(VENV)/.recipes
 # notebooks 15 and 16); the timeout is a guard with room for a loaded machine, not the budget.
 # The solutions notebooks run too, except those too long for CI's budget (SLOW_SOLUTIONS, by
 # number: measured with `make notebooks`, which runs them all and commits their outputs).
-SLOW_SOLUTIONS ?= 00 01 02 03 04 05 06 07 08 10 12 13 14 15 16 17 18
+SLOW_SOLUTIONS ?= 00 01 02 03 04 05 06 07 08 09 10 12 13 14 15 16 17 18
 CI_SOLUTIONS = $(filter-out $(foreach n,$(SLOW_SOLUTIONS),notebooks/solutions/$(n)_%),$(wildcard notebooks/solutions/*.ipynb))
 test-notebooks: $(VENV)/.recipes
 	@echo "=== notebooks (nbmake, TensorFlow backend) in $(NBDIR), $(if $(OFFLINE),network cut,NETWORK NOT CUT: unshare is not available here)"
@@ -149,7 +149,7 @@ notebooks: $(VENV)/.recipes
 # one from scratch with fixed seeds, resumes after an interruption (run `make checkpoints` again),
 # and writes NAME.keras with NAME.json. They import recipes/ from this checkout, which must be
 # committed (the JSON names the commit). tests/test_checkpoints.py re-evaluates every checkpoint.
-TRAINING ?= training/lm_shakespeare.py
+TRAINING ?= training/lm_shakespeare.py training/fsdd_digits.py
 checkpoints: $(VENV)/.recipes
 	@for script in $(TRAINING); do \
 		echo "=== $$script"; KERAS_BACKEND=tensorflow $(BIN)/python $$script || exit 1; \

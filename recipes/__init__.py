@@ -32,7 +32,7 @@ from recipes.recursive import (
 from recipes.reservoir import EchoStateCell, RidgeReadout, collect_states, free_run, sparse_reservoir
 from recipes.seq2seq import AttentionDecoder, BahdanauAttention, LuongAttention, Seq2Seq, greedy_decode
 from recipes.simple import ElmanCell, FullyRecurrentCell, JordanCell, RMLPCell
-from recipes.speech import ESpeakNG, spoken_digit_tfds
+from recipes.speech import ESpeakNG, fsdd_mfcc, spoken_digit_tfds
 from recipes.stack import NeuralStackCell, stack_read, stack_trace, stack_update
 from recipes.text import (
     CharVocabulary,
@@ -117,6 +117,7 @@ __all__ = [
     "ctc_loss",
     # offline speech (recipes/speech.py)
     "ESpeakNG",
+    "fsdd_mfcc",
     "spoken_digit_tfds",
     # text machinery (recipes/text.py)
     "CharVocabulary",

@@ -71,3 +71,22 @@ def test_spoken_digit_tfds_reads_mock_data():
     assert len(clips) == len(labels) == len(speakers) == 4
     assert all(c.dtype == np.float32 and c.ndim == 1 for c in clips)
     assert labels.dtype == np.int64 and set(labels.tolist()) <= set(range(10))
+
+
+def test_fsdd_mfcc_reads_the_real_recordings_and_checks_the_file(tmp_path):
+    from pathlib import Path
+
+    from recipes.speech import fsdd_mfcc
+    path = Path(__file__).resolve().parents[1] / "data" / "fsdd" / "digits_mfcc.npz"
+    sequences, labels = fsdd_mfcc(path)
+    assert len(sequences) == len(labels) == 3000
+    assert np.array_equal(np.bincount(labels), np.full(10, 300))  # 6 speakers x 50 takes of each digit
+    assert all(s.dtype == np.float32 and s.shape[1] == 13 for s in sequences)
+    assert sum(len(s) for s in sequences) == 53999 and min(map(len, sequences)) == 6
+    assert all(np.isfinite(s).all() and np.abs(s).sum(axis=1).min() > 0 for s in sequences)  # no all-zero frame
+    damaged = tmp_path / "digits_mfcc.npz"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one byte changed
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="`path` must be the FSDD MFCC file"):
+        fsdd_mfcc(damaged)
