@@ -123,6 +123,10 @@ def main():
     for name, r in results.items():
         print(f"| {name} | {statistics.median(r['seconds']):.2f} s | "
               f"{', '.join(f'{e:.1e}' for e in r['nrmse'])} | {statistics.median(r['nrmse']):.1e} |")
+    if len(results) == 2:  # the ratios against ours, measured in this run
+        (base_name, base), (peer_name, peer) = results.items()
+        print(f"{peer_name} / {base_name}: time {statistics.median(peer['seconds']) / statistics.median(base['seconds']):.2f}x, "
+              f"median NRMSE84 {statistics.median(peer['nrmse']) / statistics.median(base['nrmse']):.2f}x")
 
 
 if __name__ == "__main__":
