@@ -14,7 +14,7 @@ The split is by recording, stratified by digit (70% train, 10% validation, 20% t
 The file has no speaker labels, so every speaker is in every split: these are speaker-dependent
 results, like the FSDD's own split (takes 0-4 of every speaker held out).
 
-    python training/fsdd_digits.py        # a few minutes on 2 CPU cores
+    python training/fsdd_digits.py        # about 20 minutes on 2 CPU cores (4 + 16)
 
 Resumable (`keras.callbacks.BackupAndRestore` in --work). Writes data/checkpoints/NAME.keras and
 NAME.json for both models (see provenance.py).
