@@ -132,6 +132,7 @@ def main():
     encoder = keras.layers.Bidirectional(keras.layers.RNN(GRUCell(args.units // 2), return_sequences=True))
     decoder = AttentionDecoder(GRUCell(args.units), LuongAttention("general"), units=args.units)
     model = Seq2Seq(len(letters), len(phonemes), encoder, decoder, embedding_dim=32)
+    model((x[:2], y_in[:2]))  # built before fit: BackupAndRestore needs the weights to exist
     updates = args.epochs * int(np.ceil(len(x) / args.batch))
     model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(args.learning_rate, updates),
                                                   clipnorm=1.0),
