@@ -1,0 +1,170 @@
+"""Notebook 15's copy task at the paper's setting: a Neural Turing Machine trained on lengths 1-20.
+
+Notebook 15 trains a small NTM (32 x 8 memory, 16-unit LSTM controller, 4-bit vectors) on lengths
+1-10 for 2,000 steps. Here the setting of Collier and Beel (2018), whose implementation was the
+first to train reliably: 8-bit vectors, lengths 1-20 drawn uniformly, a 128 x 20 memory, one read
+and one write head with shifts of -1..1, a 100-unit LSTM controller, Adam at 1e-3, batches of 32,
+31,250 steps (a million sequences). Ours decays the rate to 1e-4 (cosine) and clips the gradient
+norm at 10 (theirs: constant rate, 50). The baseline is an LSTM trained on the same sequences
+(`--model lstm`; 256 units, four times the NTM's weights). Both are scored as in the notebook:
+wrong output bits per sequence (of 8 T), on 500 fresh sequences of each length 20, 40, 60 and 80.
+
+    python training/copy_task.py --model ntm     # about 35 minutes on 2 CPU cores
+    python training/copy_task.py --model lstm    # about 25 minutes
+
+Each "epoch" is 250 training steps of fresh sequences, drawn from a generator seeded by (seed,
+epoch, step), so a run resumed by `keras.callbacks.BackupAndRestore` sees the same data. Writes
+data/checkpoints/copy_task_ntm (or _lstm).keras and .json (see provenance.py).
+
+Reference: M. Collier and J. Beel (2018), "Implementing Neural Turing Machines", ICANN
+(arXiv:1807.08518); A. Graves, G. Wayne and I. Danihelka (2014), "Neural Turing Machines",
+arXiv:1410.5401.
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: recipes/, training/
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from recipes.memory import NTMCell  # noqa: E402
+from training import provenance  # noqa: E402
+
+BITS, MAX_TRAIN_LENGTH = 8, 20
+TRAIN_STEPS = 2 * MAX_TRAIN_LENGTH + 1  # every training batch is padded to 41 time steps
+STEPS_PER_EPOCH = 250
+TEST_LENGTHS, TEST_SEQUENCES = (20, 40, 60, 80), 500
+
+
+def copy_batch(rng, lengths, total_steps):
+    """Inputs (batch, total_steps, BITS + 1), targets (batch, total_steps, BITS), weights
+    (batch, total_steps): notebook 15's format. T random bit vectors, a delimiter on its own
+    channel at step T, then the T vectors are to be output at steps T + 1 ... 2T (only those are
+    scored)."""
+    T, t = np.asarray(lengths)[:, None], np.arange(total_steps)
+    bits = rng.integers(0, 2, size=(len(T), total_steps, BITS)).astype("float32")
+    delimiter = (t == T)[..., None]
+    x = np.concatenate([bits * (t < T)[..., None], delimiter], axis=-1).astype("float32")
+    w = ((t > T) & (t <= 2 * T)).astype("float32")
+    y = np.take_along_axis(bits, np.clip(t - T - 1, 0, None)[..., None], axis=1) * w[..., None]
+    return x, y, w
+
+
+class CopySequences(keras.utils.PyDataset):
+    """STEPS_PER_EPOCH batches of fresh sequences of lengths 1-20; batch i of epoch e comes from
+    a generator seeded by (seed, e, i), so a resumed run trains on the same data."""
+
+    def __init__(self, batch, seed):
+        super().__init__()
+        self.batch, self.seed, self.epoch = batch, seed, 0
+
+    def __len__(self):
+        return STEPS_PER_EPOCH
+
+    def __getitem__(self, index):
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        return copy_batch(rng, rng.integers(1, MAX_TRAIN_LENGTH + 1, size=self.batch), TRAIN_STEPS)
+
+
+def test_set(length, seed=12345):
+    """TEST_SEQUENCES sequences of one length, the same in every run (seeded by the length)."""
+    rng = np.random.default_rng([seed, length])
+    return copy_batch(rng, np.full(TEST_SEQUENCES, length), 2 * length + 1)
+
+
+def bit_errors(model, data, batch=100):
+    """Mean number of wrong output bits per sequence (a logit above 0 reads as 1)."""
+    x, y, w = data
+    logits = np.concatenate([keras.ops.convert_to_numpy(model.predict_on_batch(x[i : i + batch]))
+                             for i in range(0, len(x), batch)])
+    wrong = ((logits > 0) != (y > 0.5)) & (w[..., None] > 0)
+    return float(wrong.sum(axis=(1, 2)).mean())
+
+
+def build(kind):
+    if kind == "ntm":
+        recurrent = keras.layers.RNN(NTMCell(100, memory_size=128, memory_width=20), return_sequences=True)
+    else:
+        recurrent = keras.layers.LSTM(256, return_sequences=True)
+    inputs = keras.Input((None, BITS + 1))
+    return keras.Model(inputs, keras.layers.Dense(BITS)(recurrent(inputs)), name=f"copy_{kind}")
+
+
+def reevaluate(model, record):
+    """The checkpoint's metric again: bit errors per sequence at length 20 (tests/test_checkpoints.py)."""
+    return round(bit_errors(model, test_set(20)), 3)
+
+
+class Scores(keras.callbacks.Callback):
+    """Adds the bit errors per sequence at length 20 (validation sequences) to each epoch's logs."""
+
+    def __init__(self, dataset, validation):
+        super().__init__()
+        self.dataset, self.validation = dataset, validation
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.dataset.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["val_bit_errors_20"] = bit_errors(self.model, self.validation)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", choices=("ntm", "lstm"), default="ntm")
+    parser.add_argument("--steps", type=int, default=31_250)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--work", default=os.environ.get("RNN_RECIPES_TRAINING", "/tmp/rnn-recipes-training"))
+    args = parser.parse_args()
+    commit, script_sha = provenance.committed_script(__file__)
+    name = f"copy_task_{args.model}"
+    started = time.perf_counter()
+
+    keras.utils.set_random_seed(args.seed)
+    model = build(args.model)
+    epochs = int(np.ceil(args.steps / STEPS_PER_EPOCH))
+    schedule = keras.optimizers.schedules.CosineDecay(args.learning_rate, epochs * STEPS_PER_EPOCH, alpha=0.1)
+    model.compile(keras.optimizers.Adam(schedule, clipnorm=10.0), keras.losses.BinaryCrossentropy(from_logits=True),
+                  jit_compile=True, steps_per_execution=STEPS_PER_EPOCH)
+    work = Path(args.work) / name
+    work.mkdir(parents=True, exist_ok=True)
+    curve = provenance.LearningCurve(work / "curve.jsonl")
+    dataset = CopySequences(args.batch, args.seed)
+    validation = copy_batch(np.random.default_rng([args.seed, 999]), np.full(200, MAX_TRAIN_LENGTH), TRAIN_STEPS)
+    print(f"{name}: {model.count_params():,} weights, {epochs} x {STEPS_PER_EPOCH} steps of {args.batch}", flush=True)
+    model.fit(dataset, epochs=epochs, verbose=0,
+              callbacks=[keras.callbacks.BackupAndRestore(work / "backup"), Scores(dataset, validation), curve])
+    lines = curve.read()
+    errors = {T: round(bit_errors(model, test_set(T)), 3) for T in TEST_LENGTHS}
+    record = {
+        "name": name, "notebook": "15_memory_augmented_networks", "script": "training/copy_task.py",
+        "command": "python " + " ".join(["training/copy_task.py", *sys.argv[1:]]),
+        "commit": commit, "script_sha256": script_sha, "arguments": vars(args) | {"work": None},
+        "data": {"bits": BITS, "train_lengths": [1, MAX_TRAIN_LENGTH], "test_sequences": TEST_SEQUENCES,
+                 "test_sha256": {str(T): provenance.sha256(test_set(T)[0]) for T in TEST_LENGTHS}},
+        "weights": model.count_params(), "machine": provenance.machine(),
+        "training_seconds": lines[-1]["seconds"], "wall_seconds_of_last_run": round(time.perf_counter() - started),
+        "curve": {"step": [(line["epoch"] + 1) * STEPS_PER_EPOCH for line in lines],
+                  "train_loss": [line["loss"] for line in lines],
+                  "validation_bit_errors_20": [line["val_bit_errors_20"] for line in lines]},
+        "test_bit_errors_per_sequence": {str(T): errors[T] for T in TEST_LENGTHS},
+        "metric": "test_bit_errors_per_sequence_20", "value": errors[20], "tolerance": 0.01,
+    }
+    final = build(args.model)  # saved without the optimizer's state: a fresh model, same weights
+    final.set_weights(model.get_weights())
+    provenance.write_checkpoint(name, final, record)
+    print(errors, flush=True)
+
+
+if __name__ == "__main__":
+    main()
