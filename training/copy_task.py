@@ -6,11 +6,11 @@ first to train reliably: 8-bit vectors, lengths 1-20 drawn uniformly, a 128 x 20
 and one write head with shifts of -1..1, a 100-unit LSTM controller, Adam at 1e-3, batches of 32,
 31,250 steps (a million sequences). Ours decays the rate to 1e-4 (cosine) and clips the gradient
 norm at 10 (theirs: constant rate, 50). The baseline is an LSTM trained on the same sequences
-(`--model lstm`; 256 units, four times the NTM's weights). Both are scored as in the notebook:
-wrong output bits per sequence (of 8 T), on 500 fresh sequences of each length 20, 40, 60 and 80.
+(`--model lstm`; 128 units: 71,688 weights to the NTM's 62,536). Both are scored as in the notebook:
+wrong output bits per sequence (of 8 T), on 200 fresh sequences of each length 20, 40, 60 and 80.
 
     python training/copy_task.py --model ntm     # about 35 minutes on 2 CPU cores
-    python training/copy_task.py --model lstm    # about 25 minutes
+    python training/copy_task.py --model lstm    # about 20 minutes
 
 Each "epoch" is 250 training steps of fresh sequences, drawn from a generator seeded by (seed,
 epoch, step), so a run resumed by `keras.callbacks.BackupAndRestore` sees the same data. Writes
@@ -40,7 +40,7 @@ from training import provenance  # noqa: E402
 BITS, MAX_TRAIN_LENGTH = 8, 20
 TRAIN_STEPS = 2 * MAX_TRAIN_LENGTH + 1  # every training batch is padded to 41 time steps
 STEPS_PER_EPOCH = 250
-TEST_LENGTHS, TEST_SEQUENCES = (20, 40, 60, 80), 500
+TEST_LENGTHS, TEST_SEQUENCES = (20, 40, 60, 80), 200
 
 
 def copy_batch(rng, lengths, total_steps):
@@ -92,7 +92,7 @@ def build(kind):
     if kind == "ntm":
         recurrent = keras.layers.RNN(NTMCell(100, memory_size=128, memory_width=20), return_sequences=True)
     else:
-        recurrent = keras.layers.LSTM(256, return_sequences=True)
+        recurrent = keras.layers.LSTM(128, return_sequences=True)
     inputs = keras.Input((None, BITS + 1))
     return keras.Model(inputs, keras.layers.Dense(BITS)(recurrent(inputs)), name=f"copy_{kind}")
 
@@ -158,7 +158,7 @@ def main():
                   "train_loss": [line["loss"] for line in lines],
                   "validation_bit_errors_20": [line["val_bit_errors_20"] for line in lines]},
         "test_bit_errors_per_sequence": {str(T): errors[T] for T in TEST_LENGTHS},
-        "metric": "test_bit_errors_per_sequence_20", "value": errors[20], "tolerance": 0.01,
+        "metric": "test_bit_errors_per_sequence_20", "value": errors[20], "tolerance": 0.02,
     }
     final = build(args.model)  # saved without the optimizer's state: a fresh model, same weights
     final.set_weights(model.get_weights())
