@@ -9,6 +9,7 @@ norm at 10 (theirs: constant rate, 50). The baseline is an LSTM trained on the s
 (`--model lstm`; 128 units: 71,688 weights to the NTM's 62,536). Both are scored as in the notebook:
 wrong output bits per sequence (of 8 T), on 200 fresh sequences of each length 20, 40, 60 and 80.
 
+    python training/copy_task.py                 # both, one after the other (make checkpoints)
     python training/copy_task.py --model ntm     # about 35 minutes on 2 CPU cores
     python training/copy_task.py --model lstm    # about 20 minutes
 
@@ -119,19 +120,24 @@ class Scores(keras.callbacks.Callback):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", choices=("ntm", "lstm"), default="ntm")
+    parser.add_argument("--model", choices=("ntm", "lstm", "both"), default="both")
     parser.add_argument("--steps", type=int, default=31_250)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", default=os.environ.get("RNN_RECIPES_TRAINING", "/tmp/rnn-recipes-training"))
     args = parser.parse_args()
+    for kind in ("ntm", "lstm") if args.model == "both" else (args.model,):
+        train(kind, args)
+
+
+def train(kind, args):
     commit, script_sha = provenance.committed_script(__file__)
-    name = f"copy_task_{args.model}"
+    name = f"copy_task_{kind}"
     started = time.perf_counter()
 
     keras.utils.set_random_seed(args.seed)
-    model = build(args.model)
+    model = build(kind)
     epochs = int(np.ceil(args.steps / STEPS_PER_EPOCH))
     schedule = keras.optimizers.schedules.CosineDecay(args.learning_rate, epochs * STEPS_PER_EPOCH, alpha=0.1)
     model.compile(keras.optimizers.Adam(schedule, clipnorm=10.0), keras.losses.BinaryCrossentropy(from_logits=True),
@@ -149,7 +155,7 @@ def main():
     record = {
         "name": name, "notebook": "15_memory_augmented_networks", "script": "training/copy_task.py",
         "command": "python " + " ".join(["training/copy_task.py", *sys.argv[1:]]),
-        "commit": commit, "script_sha256": script_sha, "arguments": vars(args) | {"work": None},
+        "commit": commit, "script_sha256": script_sha, "arguments": vars(args) | {"model": kind, "work": None},
         "data": {"bits": BITS, "train_lengths": [1, MAX_TRAIN_LENGTH], "test_sequences": TEST_SEQUENCES,
                  "test_sha256": {str(T): provenance.sha256(test_set(T)[0]) for T in TEST_LENGTHS}},
         "weights": model.count_params(), "machine": provenance.machine(),
@@ -160,7 +166,7 @@ def main():
         "test_bit_errors_per_sequence": {str(T): errors[T] for T in TEST_LENGTHS},
         "metric": "test_bit_errors_per_sequence_20", "value": errors[20], "tolerance": 0.02,
     }
-    final = build(args.model)  # saved without the optimizer's state: a fresh model, same weights
+    final = build(kind)  # saved without the optimizer's state: a fresh model, same weights
     final.set_weights(model.get_weights())
     provenance.write_checkpoint(name, final, record)
     print(errors, flush=True)
