@@ -149,7 +149,7 @@ notebooks: $(VENV)/.recipes
 # one from scratch with fixed seeds, resumes after an interruption (run `make checkpoints` again),
 # and writes NAME.keras with NAME.json. They import recipes/ from this checkout, which must be
 # committed (the JSON names the commit). tests/test_checkpoints.py re-evaluates every checkpoint.
-TRAINING ?= training/lm_shakespeare.py training/fsdd_digits.py training/g2p_cmudict.py training/copy_task.py
+TRAINING ?= training/lm_shakespeare.py training/fsdd_digits.py training/g2p_cmudict.py
 checkpoints: $(VENV)/.recipes
 	@for script in $(TRAINING); do \
 		echo "=== $$script"; KERAS_BACKEND=tensorflow $(BIN)/python $$script || exit 1; \

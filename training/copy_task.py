@@ -13,6 +13,14 @@ wrong output bits per sequence (of 8 T), on 200 fresh sequences of each length 2
     python training/copy_task.py --model ntm     # about 35 minutes on 2 CPU cores
     python training/copy_task.py --model lstm    # about 20 minutes
 
+Status: not converged yet, so not in `make checkpoints` and no checkpoint is committed. The first
+run (NTM, seed 0, commit 3487066, 40 minutes on 2 cores shared with another run) ended at 32.4
+wrong bits per sequence of 160 at T = 20 (126 at 40, 219 at 60, 310 at 80): its validation error
+fell from 65 to 33 by step 20,000 and stayed there, the plateau of a network that memorises
+rather than one that learned to address its memory. Next to try: a curriculum on the length
+(Graves et al. trained with growing lengths), notebook 15's rate (3e-3) and batch (128), several
+seeds.
+
 Each "epoch" is 250 training steps of fresh sequences, drawn from a generator seeded by (seed,
 epoch, step), so a run resumed by `keras.callbacks.BackupAndRestore` sees the same data. Writes
 data/checkpoints/copy_task_ntm (or _lstm).keras and .json (see provenance.py).
