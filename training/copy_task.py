@@ -10,8 +10,8 @@ norm at 10 (theirs: constant rate, 50). The baseline is an LSTM trained on the s
 wrong output bits per sequence (of 8 T), on 200 fresh sequences of each length 20, 40, 60 and 80.
 
     python training/copy_task.py                 # both, one after the other (make checkpoints)
-    python training/copy_task.py --model ntm     # about 35 minutes on 2 CPU cores
-    python training/copy_task.py --model lstm    # about 20 minutes
+    python training/copy_task.py --model ntm     # 40 minutes on 2 CPU cores (shared with another run)
+    python training/copy_task.py --model lstm    # not run yet
 
 Status: not converged yet, so not in `make checkpoints` and no checkpoint is committed. The first
 run (NTM, seed 0, commit 3487066, 40 minutes on 2 cores shared with another run) ended at 32.4
