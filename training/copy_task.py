@@ -14,12 +14,13 @@ wrong output bits per sequence (of 8 T), on 200 fresh sequences of each length 2
     python training/copy_task.py --model lstm    # not run yet
 
 Status: not converged yet, so not in `make checkpoints` and no checkpoint is committed. The first
-run (NTM, seed 0, commit 3487066, 40 minutes on 2 cores shared with another run) ended at 32.4
-wrong bits per sequence of 160 at T = 20 (126 at 40, 219 at 60, 310 at 80): its validation error
-fell from 65 to 33 by step 20,000 and stayed there, the plateau of a network that memorises
-rather than one that learned to address its memory. Next to try: a curriculum on the length
-(Graves et al. trained with growing lengths), notebook 15's rate (3e-3) and batch (128), several
-seeds.
+run (NTM, seed 0, commit 3487066, no curriculum, 40 minutes on 2 cores shared with another run)
+ended at 32.4 wrong bits per sequence of 160 at T = 20 (126 at 40, 219 at 60, 310 at 80): its
+validation error fell from 65 to 33 by step 20,000 and stayed there, the plateau of a network that
+memorises rather than one that learned to address its memory. Hence the curriculum (Graves et al.
+trained with growing lengths): the longest training length grows from 2 to 20 over the first
+10,000 steps (`--curriculum`), so that the short sequences, which an LSTM controller alone could
+hold, teach the heads to write and read in order before the long ones need it.
 
 Each "epoch" is 250 training steps of fresh sequences, drawn from a generator seeded by (seed,
 epoch, step), so a run resumed by `keras.callbacks.BackupAndRestore` sees the same data. Writes
@@ -66,20 +67,30 @@ def copy_batch(rng, lengths, total_steps):
     return x, y, w
 
 
-class CopySequences(keras.utils.PyDataset):
-    """STEPS_PER_EPOCH batches of fresh sequences of lengths 1-20; batch i of epoch e comes from
-    a generator seeded by (seed, e, i), so a resumed run trains on the same data."""
+def longest_length(step, curriculum):
+    """The longest training length at a training step: grows linearly from 2 at step 0 to 20 at
+    step `curriculum` (0: 20 from the start)."""
+    if step >= curriculum:
+        return MAX_TRAIN_LENGTH
+    return 2 + int((MAX_TRAIN_LENGTH - 2) * step / curriculum)
 
-    def __init__(self, batch, seed):
+
+class CopySequences(keras.utils.PyDataset):
+    """STEPS_PER_EPOCH batches of fresh sequences of lengths 1 to `longest_length` (of the
+    epoch's first step); batch i of epoch e comes from a generator seeded by (seed, e, i), so a
+    resumed run trains on the same data."""
+
+    def __init__(self, batch, seed, curriculum=0):
         super().__init__()
-        self.batch, self.seed, self.epoch = batch, seed, 0
+        self.batch, self.seed, self.curriculum, self.epoch = batch, seed, curriculum, 0
 
     def __len__(self):
         return STEPS_PER_EPOCH
 
     def __getitem__(self, index):
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        return copy_batch(rng, rng.integers(1, MAX_TRAIN_LENGTH + 1, size=self.batch), TRAIN_STEPS)
+        longest = longest_length(self.epoch * STEPS_PER_EPOCH, self.curriculum)
+        return copy_batch(rng, rng.integers(1, longest + 1, size=self.batch), TRAIN_STEPS)
 
 
 def test_set(length, seed=12345):
@@ -132,6 +143,8 @@ def main():
     parser.add_argument("--steps", type=int, default=31_250)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--curriculum", type=int, default=10_000,
+                        help="training steps over which the longest length grows from 2 to 20 (0: none)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", default=os.environ.get("RNN_RECIPES_TRAINING", "/tmp/rnn-recipes-training"))
     args = parser.parse_args()
@@ -153,7 +166,7 @@ def train(kind, args):
     work = Path(args.work) / name
     work.mkdir(parents=True, exist_ok=True)
     curve = provenance.LearningCurve(work / "curve.jsonl")
-    dataset = CopySequences(args.batch, args.seed)
+    dataset = CopySequences(args.batch, args.seed, args.curriculum)
     validation = copy_batch(np.random.default_rng([args.seed, 999]), np.full(200, MAX_TRAIN_LENGTH), TRAIN_STEPS)
     print(f"{name}: {model.count_params():,} weights, {epochs} x {STEPS_PER_EPOCH} steps of {args.batch}", flush=True)
     model.fit(dataset, epochs=epochs, verbose=0,
@@ -164,7 +177,7 @@ def train(kind, args):
         "name": name, "notebook": "15_memory_augmented_networks", "script": "training/copy_task.py",
         "command": "python " + " ".join(["training/copy_task.py", *sys.argv[1:]]),
         "commit": commit, "script_sha256": script_sha, "arguments": vars(args) | {"model": kind, "work": None},
-        "data": {"bits": BITS, "train_lengths": [1, MAX_TRAIN_LENGTH], "test_sequences": TEST_SEQUENCES,
+        "data": {"bits": BITS, "train_lengths": [1, MAX_TRAIN_LENGTH], "curriculum_steps": args.curriculum, "test_sequences": TEST_SEQUENCES,
                  "test_sha256": {str(T): provenance.sha256(test_set(T)[0]) for T in TEST_LENGTHS}},
         "weights": model.count_params(), "machine": provenance.machine(),
         "training_seconds": lines[-1]["seconds"], "wall_seconds_of_last_run": round(time.perf_counter() - started),
