@@ -29,10 +29,10 @@ runs of the NTM (seed 0), none of which learned to address its memory:
 The size of the controller matters, measured on notebook 15's own task
 (`training/ntm_controller_size.py`: 4 bits, lengths 1-10, 32 x 8 memory, lr 3e-3, batches of 128,
 2,000 steps, scored at T = 10 of 40 bits): a 16-unit controller drops from 11.1 wrong bits to 0.65
-between steps 750 and 1,000 (0.07 at the end), while a 100-unit one falls smoothly to 3.2 (seed
-0) and 2.6 (seed 1), and to 3.1 with Collier and Beel's tanh on the keys. Collier and Beel report
-that their 100-unit NTM trains; what in their implementation avoids this (see the deviations
-listed in `NTMCell`'s docstring) is the next thing to find.
+between steps 750 and 1,000 (0.07 at the end), while a 100-unit one falls smoothly to 3.2 (seed 0)
+and 2.6 (seed 1), to 3.1 with Collier and Beel's tanh on the keys and 3.2 with their order (read,
+then write). Collier and Beel report that their 100-unit NTM trains; what in their implementation
+avoids this (see the deviations listed in `NTMCell`'s docstring) is the next thing to find.
 
 Each "epoch" is 250 training steps of fresh sequences, drawn from a generator seeded by (seed,
 epoch, step), so a run resumed by `keras.callbacks.BackupAndRestore` sees the same data. Writes
