@@ -3,19 +3,26 @@
 Trains notebook 15's NTM setting (4-bit vectors, lengths 1-10, a 32 x 8 memory, Adam 3e-3 with
 cosine decay, gradient norm clipped at 10, batches of 128, 2,000 steps) with a controller of
 `--units` LSTM units, and prints the wrong bits per sequence (of 40) on 200 sequences of length 10
-every 250 steps. `--tanh-keys` squashes the keys with tanh, and `--read-first` reads the memory
-before writing it, as Collier and Beel's implementation does (see `NTMCell`'s docstring). Measured on 2 CPU cores (about 2 minutes a run):
+every 250 steps, then (of 80) at length 20, twice the longest training length: a controller that
+holds the sequence in its own state fails there, heads that walk the memory carry on. `--tanh-keys`
+squashes the keys with tanh, and `--read-first` reads the memory before writing it, as Collier and
+Beel's implementation does (see `NTMCell`'s docstring). Measured on 2 CPU cores (about 2 minutes
+per 2,000 steps):
 
-    python training/ntm_controller_size.py --units 16              # 14.1, 12.6, 11.1, 0.65, 0.71, 0.11, 0.07, 0.07
+    python training/ntm_controller_size.py --units 16              # 14.1, 12.6, 11.1, 0.65, 0.71, 0.11, 0.07, 0.07; T = 20: 3.6
     python training/ntm_controller_size.py --units 100             # 12.5, 9.7, 7.1, 5.8, 4.8, 3.9, 3.5, 3.2
     python training/ntm_controller_size.py --units 100 --seed 1    # 12.1, 8.9, 6.6, 5.1, 3.8, 3.1, 2.9, 2.6
     python training/ntm_controller_size.py --units 100 --tanh-keys # 12.5, 9.6, 7.0, 5.9, 4.8, 3.9, 3.5, 3.1
     python training/ntm_controller_size.py --units 100 --read-first # 12.4, 9.6, 7.0, 5.6, 4.6, 3.9, 3.5, 3.2
+    python training/ntm_controller_size.py --units 100 --steps 6000 # 1.0 at step 2,000, 0.01 from 5,250; T = 20: 29.8
 
-The small controller cannot hold the sequence itself: its error drops at once (11.1 to 0.65
-between steps 750 and 1,000) when it finds the memory. The large one improves smoothly and stays
-at 3 wrong bits, as a network does that holds the sequence in its own state: the road the
-100-unit runs of copy_task.py took, where T = 20 is beyond what the state can hold.
+(The 2,000-step runs of 100 units were measured before the T = 20 line was added.) The small
+controller cannot hold the sequence itself: its error drops at once (11.1 to 0.65 between steps
+750 and 1,000) when it finds the memory, and it carries on to T = 20 (3.6 of 80 wrong). The large
+one improves smoothly, reaches 0.01 at T = 10 given 6,000 steps, and fails at T = 20 (29.8 of 80;
+guessing: 40): it learned to hold sequences of up to 10 vectors in its 100 units, not to use the
+memory. The same road the 100-unit runs of copy_task.py took, where T = 20 is the training length
+and beyond what the state can hold.
 """
 
 import argparse
@@ -73,6 +80,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tanh-keys", action="store_true")
     parser.add_argument("--read-first", action="store_true")
+    parser.add_argument("--steps", type=int, default=2000, help="training steps, a multiple of 250")
     args = parser.parse_args()
     copy_task.BITS = 4  # notebook 15's vectors (copy_batch reads the module's BITS)
     keras.utils.set_random_seed(args.seed)
@@ -80,17 +88,20 @@ def main():
     cell = kind(args.units, memory_size=32, memory_width=8)
     inputs = keras.Input((None, 5))
     model = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.RNN(cell, return_sequences=True)(inputs)))
-    model.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(3e-3, 2000, alpha=0.1), clipnorm=10.0),
+    model.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(3e-3, args.steps, alpha=0.1), clipnorm=10.0),
                   keras.losses.BinaryCrossentropy(from_logits=True), jit_compile=True, steps_per_execution=250)
     rng = np.random.default_rng(args.seed)
     validation = copy_task.copy_batch(np.random.default_rng(99), np.full(200, 10), 21)
     started = time.perf_counter()
-    for block in range(8):
+    for block in range(args.steps // 250):
         batches = [copy_task.copy_batch(rng, rng.integers(1, 11, size=128), 21) for _ in range(250)]
         x, y, w = (np.concatenate(a) for a in zip(*batches))
         model.fit(x, y, sample_weight=w, batch_size=128, epochs=1, verbose=0, shuffle=False)
         print(f"step {(block + 1) * 250:5d}: {copy_task.bit_errors(model, validation):6.2f} wrong bits of 40 at T = 10 "
               f"({time.perf_counter() - started:.0f} s)", flush=True)
+    beyond = copy_task.copy_batch(np.random.default_rng(98), np.full(200, 20), 41)
+    print(f"at T = 20, twice the longest training length: {copy_task.bit_errors(model, beyond):.2f} wrong bits of 80 "
+          "(guessing: 40)", flush=True)
 
 
 if __name__ == "__main__":
