@@ -37,9 +37,9 @@ to 0.65 between steps 750 and 1,000 (0.07 after 2,000) and carries on to T = 20 
 while a 100-unit one falls smoothly to 3.2 after 2,000 steps (seed 0; 2.6 at seed 1; 3.1 with
 Collier and Beel's tanh on the keys and 3.2 with their order, read then write) and, given 6,000
 steps, to 0.01 at T = 10 but 29.8 of 80 at T = 20 (guessing: 40): it holds the sequence in its own
-state instead of using the memory. Collier and Beel report that their 100-unit NTM trains; what in
-their implementation avoids this (see the deviations listed in `NTMCell`'s docstring) is the next
-thing to find.
+state instead of using the memory. Collier and Beel report that their 100-unit NTM trains.
+Their `run_tasks.py` (default `--curriculum none`) trains on sequences of length 20 only, which
+a 100-unit state cannot hold; `--fixed-length` does the same here (being tried).
 
 Each "epoch" is 250 training steps of fresh sequences, drawn from a generator seeded by (seed,
 epoch, step), so a run resumed by `keras.callbacks.BackupAndRestore` sees the same data. Writes
@@ -99,9 +99,10 @@ class CopySequences(keras.utils.PyDataset):
     epoch's first step); batch i of epoch e comes from a generator seeded by (seed, e, i), so a
     resumed run trains on the same data."""
 
-    def __init__(self, batch, seed, curriculum=0):
+    def __init__(self, batch, seed, curriculum=0, fixed_length=False):
         super().__init__()
         self.batch, self.seed, self.curriculum, self.epoch = batch, seed, curriculum, 0
+        self.fixed_length = fixed_length
 
     def __len__(self):
         return STEPS_PER_EPOCH
@@ -109,6 +110,8 @@ class CopySequences(keras.utils.PyDataset):
     def __getitem__(self, index):
         rng = np.random.default_rng([self.seed, self.epoch, index])
         longest = longest_length(self.epoch * STEPS_PER_EPOCH, self.curriculum)
+        if self.fixed_length:  # every sequence of the longest length (Collier and Beel's default)
+            return copy_batch(rng, np.full(self.batch, longest), TRAIN_STEPS)
         return copy_batch(rng, rng.integers(1, longest + 1, size=self.batch), TRAIN_STEPS)
 
 
@@ -164,6 +167,8 @@ def main():
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--curriculum", type=int, default=0,
                         help="training steps over which the longest length grows from 2 to 20 (0: none)")
+    parser.add_argument("--fixed-length", action="store_true",
+                        help="train on sequences of length 20 only, as Collier and Beel's run_tasks.py does by default")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", default=os.environ.get("RNN_RECIPES_TRAINING", "/tmp/rnn-recipes-training"))
     args = parser.parse_args()
@@ -185,7 +190,7 @@ def train(kind, args):
     work = Path(args.work) / name
     work.mkdir(parents=True, exist_ok=True)
     curve = provenance.LearningCurve(work / "curve.jsonl")
-    dataset = CopySequences(args.batch, args.seed, args.curriculum)
+    dataset = CopySequences(args.batch, args.seed, args.curriculum, args.fixed_length)
     validation = copy_batch(np.random.default_rng([args.seed, 999]), np.full(200, MAX_TRAIN_LENGTH), TRAIN_STEPS)
     print(f"{name}: {model.count_params():,} weights, {epochs} x {STEPS_PER_EPOCH} steps of {args.batch}", flush=True)
     model.fit(dataset, epochs=epochs, verbose=0,
@@ -196,7 +201,7 @@ def train(kind, args):
         "name": name, "notebook": "15_memory_augmented_networks", "script": "training/copy_task.py",
         "command": "python " + " ".join(["training/copy_task.py", *sys.argv[1:]]),
         "commit": commit, "script_sha256": script_sha, "arguments": vars(args) | {"model": kind, "work": None},
-        "data": {"bits": BITS, "train_lengths": [1, MAX_TRAIN_LENGTH], "curriculum_steps": args.curriculum, "test_sequences": TEST_SEQUENCES,
+        "data": {"bits": BITS, "train_lengths": [MAX_TRAIN_LENGTH if args.fixed_length else 1, MAX_TRAIN_LENGTH], "curriculum_steps": args.curriculum, "test_sequences": TEST_SEQUENCES,
                  "test_sha256": {str(T): provenance.sha256(test_set(T)[0]) for T in TEST_LENGTHS}},
         "weights": model.count_params(), "machine": provenance.machine(),
         "training_seconds": lines[-1]["seconds"], "wall_seconds_of_last_run": round(time.perf_counter() - started),
