@@ -2,12 +2,14 @@
 
 Notebook 15 trains a small NTM (32 x 8 memory, 16-unit LSTM controller, 4-bit vectors) on lengths
 1-10 for 2,000 steps. Here the setting of Collier and Beel (2018), whose implementation was the
-first to train reliably: 8-bit vectors, lengths 1-20 drawn uniformly, a 128 x 20 memory, one read
-and one write head with shifts of -1..1, a 100-unit LSTM controller, Adam at 1e-3, batches of 32,
-31,250 steps (a million sequences). Ours decays the rate to 1e-4 (cosine) and clips the gradient
-norm at 10 (theirs: constant rate, 50). The baseline is an LSTM trained on the same sequences
-(`--model lstm`; 128 units: 71,688 weights to the NTM's 62,536). Both are scored as in the notebook:
-wrong output bits per sequence (of 8 T), on 200 fresh sequences of each length 20, 40, 60 and 80.
+first to train reliably: 8-bit vectors, a 128 x 20 memory, one read and one write head with shifts
+of -1..1, a 100-unit LSTM controller, Adam at 1e-3, batches of 32, 31,250 steps (a million
+sequences), every training sequence of length 20 (their `run_tasks.py` default; `--fixed-length`
+here, where the default draws lengths 1-20 as Graves et al. did). Ours decays the rate to 1e-4
+(cosine) and clips the gradient norm at 10 (theirs: constant rate, 50). The baseline is an LSTM
+trained on the same sequences (`--model lstm`; 128 units: 71,688 weights to the NTM's 62,536). Both
+are scored as in the notebook: wrong output bits per sequence (of 8 T), on 200 fresh sequences of
+each length 20, 40, 60 and 80.
 
     python training/copy_task.py                 # both, one after the other (make checkpoints)
     python training/copy_task.py --model ntm     # 40 minutes on 2 CPU cores (shared with another run)
