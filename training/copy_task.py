@@ -20,7 +20,7 @@ The LSTM baseline's checkpoint is committed (`copy_task_lstm`, seed 0, commit ef
 at 80 (guessing gets half of them wrong).
 
 Status of the NTM: not converged yet, so the script is not in `make checkpoints` and no NTM
-checkpoint is committed. Three runs (seed 0), none of which learned to address its memory:
+checkpoint is committed. Four runs (seed 0), none of which learned to address its memory:
 - the paper's setting (commit 3487066; 31,250 steps, 40 minutes on 2 cores shared with another
   run): 32.4 wrong bits per sequence of 160 at T = 20 (126 at 40, 219 at 60, 310 at 80). The
   validation error fell from 65 to 33 by step 20,000 and stayed there. Perfect up to T = 5, 0.4
@@ -41,7 +41,11 @@ Collier and Beel's tanh on the keys and 3.2 with their order, read then write) a
 steps, to 0.01 at T = 10 but 29.8 of 80 at T = 20 (guessing: 40): it holds the sequence in its own
 state instead of using the memory. Collier and Beel report that their 100-unit NTM trains.
 Their `run_tasks.py` (default `--curriculum none`) trains on sequences of length 20 only, which
-a 100-unit state cannot hold; `--fixed-length` does the same here (being tried).
+a 100-unit state cannot hold; `--fixed-length` does the same here. Its first run (commit
+1a8979f) did not escape either: 39.7 wrong at step 6,750, 34.6 at 14,500, 32.1 at 23,500 and
+31.7 at 26,500, where it was stopped (18 s per 250 steps on 2 cores alone). What else in their
+implementation matters (trainable initial memory, a clipped output layer, a loss summed over
+the sequence with the gradient norm clipped at 50) is the next thing to find.
 
 Each "epoch" is 250 training steps of fresh sequences, drawn from a generator seeded by (seed,
 epoch, step), so a run resumed by `keras.callbacks.BackupAndRestore` sees the same data. Writes
