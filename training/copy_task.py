@@ -11,7 +11,7 @@ trained on the same sequences (`--model lstm`; 128 units: 71,688 weights to the 
 are scored as in the notebook: wrong output bits per sequence (of 8 T), on 200 fresh sequences of
 each length 20, 40, 60 and 80.
 
-    python training/copy_task.py                 # both, one after the other (make checkpoints)
+    python training/copy_task.py                 # both, one after the other
     python training/copy_task.py --model ntm     # 40 minutes on 2 CPU cores (shared with another run)
     python training/copy_task.py --model lstm    # 11 minutes on 2 CPU cores
 
@@ -78,17 +78,17 @@ STEPS_PER_EPOCH = 250
 TEST_LENGTHS, TEST_SEQUENCES = (20, 40, 60, 80), 200
 
 
-def copy_batch(rng, lengths, total_steps):
-    """Inputs (batch, total_steps, BITS + 1), targets (batch, total_steps, BITS), weights
+def copy_batch(rng, lengths, total_steps, bits=BITS):
+    """Inputs (batch, total_steps, bits + 1), targets (batch, total_steps, bits), weights
     (batch, total_steps): notebook 15's format. T random bit vectors, a delimiter on its own
     channel at step T, then the T vectors are to be output at steps T + 1 ... 2T (only those are
     scored)."""
     T, t = np.asarray(lengths)[:, None], np.arange(total_steps)
-    bits = rng.integers(0, 2, size=(len(T), total_steps, BITS)).astype("float32")
+    vectors = rng.integers(0, 2, size=(len(T), total_steps, bits)).astype("float32")
     delimiter = (t == T)[..., None]
-    x = np.concatenate([bits * (t < T)[..., None], delimiter], axis=-1).astype("float32")
+    x = np.concatenate([vectors * (t < T)[..., None], delimiter], axis=-1).astype("float32")
     w = ((t > T) & (t <= 2 * T)).astype("float32")
-    y = np.take_along_axis(bits, np.clip(t - T - 1, 0, None)[..., None], axis=1) * w[..., None]
+    y = np.take_along_axis(vectors, np.clip(t - T - 1, 0, None)[..., None], axis=1) * w[..., None]
     return x, y, w
 
 
@@ -102,8 +102,8 @@ def longest_length(step, curriculum):
 
 class CopySequences(keras.utils.PyDataset):
     """STEPS_PER_EPOCH batches of fresh sequences of lengths 1 to `longest_length` (of the
-    epoch's first step); batch i of epoch e comes from a generator seeded by (seed, e, i), so a
-    resumed run trains on the same data."""
+    epoch's first step), or all of that length with `fixed_length`; batch i of epoch e comes from
+    a generator seeded by (seed, e, i), so a resumed run trains on the same data."""
 
     def __init__(self, batch, seed, curriculum=0, fixed_length=False):
         super().__init__()
@@ -207,7 +207,8 @@ def train(kind, args):
         "name": name, "notebook": "15_memory_augmented_networks", "script": "training/copy_task.py",
         "command": "python " + " ".join(["training/copy_task.py", *sys.argv[1:]]),
         "commit": commit, "script_sha256": script_sha, "arguments": vars(args) | {"model": kind, "work": None},
-        "data": {"bits": BITS, "train_lengths": [MAX_TRAIN_LENGTH if args.fixed_length else 1, MAX_TRAIN_LENGTH], "curriculum_steps": args.curriculum, "test_sequences": TEST_SEQUENCES,
+        "data": {"bits": BITS, "train_lengths": [MAX_TRAIN_LENGTH if args.fixed_length else 1, MAX_TRAIN_LENGTH],
+                 "curriculum_steps": args.curriculum, "test_sequences": TEST_SEQUENCES,
                  "test_sha256": {str(T): provenance.sha256(test_set(T)[0]) for T in TEST_LENGTHS}},
         "weights": model.count_params(), "machine": provenance.machine(),
         "training_seconds": lines[-1]["seconds"], "wall_seconds_of_last_run": round(time.perf_counter() - started),

@@ -53,7 +53,14 @@ class TanhKeysNTMCell(NTMCell):
 
 class ReadFirstNTMCell(NTMCell):
     """NTMCell in Collier and Beel's order: every head addresses M_{t-1}, the reads read M_{t-1},
-    then the write makes M_t (ours writes first and reads M_t)."""
+    then the write makes M_t (ours writes first and reads M_t). One read and one write head, in
+    float32 (what this measurement needs)."""
+
+    def build(self, input_shape):
+        if self.read_heads != 1 or self.write_heads != 1 or self.pieces != 1:
+            raise ValueError("ReadFirstNTMCell has one read and one write head and runs in float32, got "
+                             f"read_heads={self.read_heads}, write_heads={self.write_heads}, dtype {self.compute_dtype}")
+        super().build(input_shape)
 
     def call(self, inputs, states, training=False):
         named = self.unpack_states(states)
@@ -82,7 +89,6 @@ def main():
     parser.add_argument("--read-first", action="store_true")
     parser.add_argument("--steps", type=int, default=2000, help="training steps, a multiple of 250")
     args = parser.parse_args()
-    copy_task.BITS = 4  # notebook 15's vectors (copy_batch reads the module's BITS)
     keras.utils.set_random_seed(args.seed)
     kind = ReadFirstNTMCell if args.read_first else TanhKeysNTMCell if args.tanh_keys else NTMCell
     cell = kind(args.units, memory_size=32, memory_width=8)
@@ -91,15 +97,15 @@ def main():
     model.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(3e-3, args.steps, alpha=0.1), clipnorm=10.0),
                   keras.losses.BinaryCrossentropy(from_logits=True), jit_compile=True, steps_per_execution=250)
     rng = np.random.default_rng(args.seed)
-    validation = copy_task.copy_batch(np.random.default_rng(99), np.full(200, 10), 21)
+    validation = copy_task.copy_batch(np.random.default_rng(99), np.full(200, 10), 21, bits=4)
     started = time.perf_counter()
     for block in range(args.steps // 250):
-        batches = [copy_task.copy_batch(rng, rng.integers(1, 11, size=128), 21) for _ in range(250)]
+        batches = [copy_task.copy_batch(rng, rng.integers(1, 11, size=128), 21, bits=4) for _ in range(250)]
         x, y, w = (np.concatenate(a) for a in zip(*batches))
         model.fit(x, y, sample_weight=w, batch_size=128, epochs=1, verbose=0, shuffle=False)
         print(f"step {(block + 1) * 250:5d}: {copy_task.bit_errors(model, validation):6.2f} wrong bits of 40 at T = 10 "
               f"({time.perf_counter() - started:.0f} s)", flush=True)
-    beyond = copy_task.copy_batch(np.random.default_rng(98), np.full(200, 20), 41)
+    beyond = copy_task.copy_batch(np.random.default_rng(98), np.full(200, 20), 41, bits=4)
     print(f"at T = 20, twice the longest training length: {copy_task.bit_errors(model, beyond):.2f} wrong bits of 80 "
           "(guessing: 40)", flush=True)
 
