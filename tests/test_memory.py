@@ -388,6 +388,7 @@ def test_dnc_allocates_a_new_location_at_every_step_and_links_them_in_order():
 CELLS = {
     "ntm": lambda: NTMCell(5, memory_size=6, memory_width=3, read_heads=2, write_heads=1),
     "ntm-feedforward": lambda: NTMCell(5, memory_size=6, memory_width=3, controller="feedforward"),
+    "ntm-learned-memory": lambda: NTMCell(5, memory_size=6, memory_width=3, initial_memory="learned"),
     "dnc": lambda: DNCCell(5, memory_size=6, memory_width=3, read_heads=2),
     "dnc-feedforward": lambda: DNCCell(5, memory_size=6, memory_width=3, controller="feedforward"),
 }
@@ -424,6 +425,20 @@ def test_save_and_load_keras_file_gives_identical_outputs(name, tmp_path):
     assert loaded.layers[1].cell.get_config() == model.layers[1].cell.get_config()
 
 
+@pytest.mark.parametrize("initial_memory", ["constant", "learned"])
+def test_initial_memory_is_the_constant_or_the_learnt_rows(initial_memory):
+    cell = NTMCell(5, memory_size=6, memory_width=3, initial_memory=initial_memory)
+    keras.layers.RNN(cell)(X)
+    memory = numpy_of(cell.unpack_states(cell.get_initial_state(batch_size=2))["memory"])
+    if initial_memory == "constant":
+        np.testing.assert_array_equal(memory, np.full((2, 6, 3), EPS, "float32"))
+        assert not any("initial_memory" in w.path for w in cell.weights)
+    else:  # every sequence starts from the same learnt M_0, rows distinct (Collier and Beel's learned_init)
+        values = numpy_of(cell.initial_memory_values).reshape(6, 3)
+        np.testing.assert_array_equal(memory, np.stack([values, values]))
+        assert np.abs(values).max() <= np.sqrt(6 / (1 + 18)) and len(np.unique(values.round(6), axis=0)) == 6
+
+
 def test_memory_trace_matches_the_rnn_layer():
     cell = built_randomized(NTMCell(5, memory_size=6, memory_width=3))
     layer = keras.layers.RNN(cell, return_sequences=True)
@@ -442,6 +457,7 @@ def test_memory_trace_matches_the_rnn_layer():
         (lambda: NTMCell(4, memory_size=4, shift_range=2), r"`shift_range` must be at most .* got 2"),
         (lambda: DNCCell(4, controller="gru"), r"`controller` must be 'lstm' or 'feedforward', got 'gru'"),
         (lambda: NTMCell(4, clip_value=0), r"`clip_value` must be a float > 0, got 0"),
+        (lambda: NTMCell(4, initial_memory="zeros"), r"`initial_memory` must be 'constant' or 'learned', got 'zeros'"),
     ],
 )
 def test_bad_arguments_raise_value_errors_naming_them(make, match):

@@ -7,7 +7,7 @@ of -1..1, a 100-unit LSTM controller, Adam at 1e-3, batches of 32, 31,250 steps 
 sequences), every training sequence of length 20 (their `run_tasks.py` default; `--fixed-length`
 here, where the default draws lengths 1-20 as Graves et al. did). Ours decays the rate to 1e-4
 (cosine) and clips the gradient norm at 10 (theirs: constant rate, 50). The baseline is an LSTM
-trained on the same sequences (`--model lstm`; 128 units: 71,688 weights to the NTM's 62,536). Both
+trained on the same sequences (`--model lstm`; 128 units: 71,688 weights to the NTM's 65,096). Both
 are scored as in the notebook: wrong output bits per sequence (of 8 T), on 200 fresh sequences of
 each length 20, 40, 60 and 80.
 
@@ -19,8 +19,9 @@ The LSTM baseline's checkpoint is committed (`copy_task_lstm`, seed 0, commit ef
 28.3 wrong bits per sequence of 160 at T = 20, 126.9 of 320 at 40, 218.1 of 480 at 60, 308.5 of 640
 at 80 (guessing gets half of them wrong).
 
-Status of the NTM: not converged yet, so the script is not in `make checkpoints` and no NTM
-checkpoint is committed. Four runs (seed 0), none of which learned to address its memory:
+The NTM starts from a learnt initial memory (`NTMCell(initial_memory="learned")`, the default of
+Collier and Beel's `run_tasks.py`). Four earlier runs (seed 0) started from our fixed constant
+memory (1e-6 everywhere, `initial_memory="constant"`), and none learned to address it:
 - the paper's setting (commit 3487066; 31,250 steps, 40 minutes on 2 cores shared with another
   run): 32.4 wrong bits per sequence of 160 at T = 20 (126 at 40, 219 at 60, 310 at 80). The
   validation error fell from 65 to 33 by step 20,000 and stayed there. Perfect up to T = 5, 0.4
@@ -32,20 +33,14 @@ checkpoint is committed. Four runs (seed 0), none of which learned to address it
 - notebook 15's rate and batch (`--learning-rate 3e-3 --batch 128 --steps 8000`, a million
   sequences as in the paper): 39 wrong after 2,000 steps (256,000 sequences), where the first run
   had 40 after as many sequences; stopped.
-The size of the controller matters, measured on notebook 15's own task
-(`training/ntm_controller_size.py`: 4 bits, lengths 1-10, 32 x 8 memory, lr 3e-3, batches of 128,
-scored at T = 10 of 40 bits and at T = 20 of 80): a 16-unit controller drops from 11.1 wrong bits
-to 0.65 between steps 750 and 1,000 (0.07 after 2,000) and carries on to T = 20 (3.6 of 80 wrong),
-while a 100-unit one falls smoothly to 3.2 after 2,000 steps (seed 0; 2.6 at seed 1; 3.1 with
-Collier and Beel's tanh on the keys and 3.2 with their order, read then write) and, given 6,000
-steps, to 0.01 at T = 10 but 29.8 of 80 at T = 20 (guessing: 40): it holds the sequence in its own
-state instead of using the memory. Collier and Beel report that their 100-unit NTM trains.
-Their `run_tasks.py` (default `--curriculum none`) trains on sequences of length 20 only, which
-a 100-unit state cannot hold; `--fixed-length` does the same here. Its first run (commit
-1a8979f) did not escape either: 39.7 wrong at step 6,750, 34.6 at 14,500, 32.1 at 23,500 and
-31.7 at 26,500, where it was stopped (18 s per 250 steps on 2 cores alone). What else in their
-implementation matters (trainable initial memory, a clipped output layer, a loss summed over
-the sequence with the gradient norm clipped at 50) is the next thing to find.
+- length 20 only (`--fixed-length`, commit 1a8979f): 47.5 wrong at step 2,500, 39.7 at 6,750,
+  31.7 at 26,500; stopped.
+With every row of the memory alike, content addressing cannot tell the locations apart until the
+heads have written, and the 100-unit controller found it easier to hold sequences in its own
+state (`training/ntm_controller_size.py` shows the same on notebook 15's task: a 16-unit
+controller finds the memory, a 100-unit one memorises up to the training length and fails at
+twice it). The same length-20-only run with a learnt initial memory had 5.2 wrong bits at step
+2,500 and 3.6 at 2,750 (where it was stopped: a probe).
 
 Each "epoch" is 250 training steps of fresh sequences, drawn from a generator seeded by (seed,
 epoch, step), so a run resumed by `keras.callbacks.BackupAndRestore` sees the same data. Writes
@@ -138,7 +133,8 @@ def bit_errors(model, data, batch=100):
 
 def build(kind):
     if kind == "ntm":
-        recurrent = keras.layers.RNN(NTMCell(100, memory_size=128, memory_width=20), return_sequences=True)
+        cell = NTMCell(100, memory_size=128, memory_width=20, initial_memory="learned")  # as run_tasks.py
+        recurrent = keras.layers.RNN(cell, return_sequences=True)
     else:
         recurrent = keras.layers.LSTM(128, return_sequences=True)
     inputs = keras.Input((None, BITS + 1))
