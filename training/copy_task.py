@@ -97,10 +97,10 @@ def longest_length(step, curriculum):
 
 class CopySequences(keras.utils.PyDataset):
     """STEPS_PER_EPOCH batches of fresh sequences of lengths 1 to `longest_length` (of the
-    epoch's first step), or all of that length with `fixed_length`; batch i of epoch e comes from
+    epoch's first step), or all of that length in the first `fixed_length` steps; batch i of epoch e comes from
     a generator seeded by (seed, e, i), so a resumed run trains on the same data."""
 
-    def __init__(self, batch, seed, curriculum=0, fixed_length=False):
+    def __init__(self, batch, seed, curriculum=0, fixed_length=0):
         super().__init__()
         self.batch, self.seed, self.curriculum, self.epoch = batch, seed, curriculum, 0
         self.fixed_length = fixed_length
@@ -111,7 +111,7 @@ class CopySequences(keras.utils.PyDataset):
     def __getitem__(self, index):
         rng = np.random.default_rng([self.seed, self.epoch, index])
         longest = longest_length(self.epoch * STEPS_PER_EPOCH, self.curriculum)
-        if self.fixed_length:  # every sequence of the longest length (Collier and Beel's default)
+        if self.epoch * STEPS_PER_EPOCH < self.fixed_length:  # every sequence of length 20 (first phase)
             return copy_batch(rng, np.full(self.batch, longest), TRAIN_STEPS)
         return copy_batch(rng, rng.integers(1, longest + 1, size=self.batch), TRAIN_STEPS)
 
@@ -164,14 +164,14 @@ class Scores(keras.callbacks.Callback):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=("ntm", "lstm", "both"), default="both")
-    parser.add_argument("--steps", type=int, default=12_500)
+    parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--curriculum", type=int, default=0,
                         help="training steps over which the longest length grows from 2 to 20 (0: none)")
-    parser.add_argument("--fixed-length", action=argparse.BooleanOptionalAction, default=True,
-                        help="train on sequences of length 20 only, as Collier and Beel's run_tasks.py does by default "
-                             "(--no-fixed-length: lengths 1-20)")
+    parser.add_argument("--fixed-length", type=int, default=5_000,
+                        help="training steps on sequences of length 20 only (Collier and Beel's run_tasks.py default) "
+                             "before lengths 1-20")
     parser.add_argument("--clipnorm", type=float, default=0.15,
                         help="gradient norm clip; 0.15 on our mean loss is Collier and Beel's 50 on theirs (summed over "
                              "the 20 x 8 output bits: 328 times ours)")
@@ -207,7 +207,7 @@ def train(kind, args):
         "name": name, "notebook": "15_memory_augmented_networks", "script": "training/copy_task.py",
         "command": "python " + " ".join(["training/copy_task.py", *sys.argv[1:]]),
         "commit": commit, "script_sha256": script_sha, "arguments": vars(args) | {"model": kind, "work": None},
-        "data": {"bits": BITS, "train_lengths": [MAX_TRAIN_LENGTH if args.fixed_length else 1, MAX_TRAIN_LENGTH],
+        "data": {"bits": BITS, "train_lengths": [1, MAX_TRAIN_LENGTH], "length_20_only_steps": args.fixed_length,
                  "curriculum_steps": args.curriculum, "test_sequences": TEST_SEQUENCES,
                  "test_sha256": {str(T): provenance.sha256(test_set(T)[0]) for T in TEST_LENGTHS}},
         "weights": model.count_params(), "machine": provenance.machine(),
