@@ -1,4 +1,4 @@
-"""Why the paper-setting NTM of copy_task.py does not learn to use its memory: a measurement.
+"""Why the paper-setting NTM of copy_task.py did not learn to use a memory started at a constant: a measurement.
 
 Trains notebook 15's NTM setting (4-bit vectors, lengths 1-10, a 32 x 8 memory, Adam 3e-3 with
 cosine decay, gradient norm clipped at 10, batches of 128, 2,000 steps) with a controller of
@@ -21,8 +21,9 @@ controller cannot hold the sequence itself: its error drops at once (11.1 to 0.6
 750 and 1,000) when it finds the memory, and it carries on to T = 20 (3.6 of 80 wrong). The large
 one improves smoothly, reaches 0.01 at T = 10 given 6,000 steps, and fails at T = 20 (29.8 of 80;
 guessing: 40): it learned to hold sequences of up to 10 vectors in its 100 units, not to use the
-memory. The same road the 100-unit runs of copy_task.py took, where T = 20 is the training length
-and beyond what the state can hold.
+memory. The same road the 100-unit runs of copy_task.py took from a constant initial memory (the
+default here and in NTMCell); with a learnt one (`initial_memory="learned"`) that script's NTM
+found the memory (see its docstring).
 """
 
 import argparse
