@@ -101,8 +101,9 @@ def longest_length(step, curriculum):
 
 class CopySequences(keras.utils.PyDataset):
     """STEPS_PER_EPOCH batches of fresh sequences of lengths 1 to `longest_length` (of the
-    epoch's first step), or all of that length in the first `fixed_length` steps; batch i of epoch e comes from
-    a generator seeded by (seed, e, i), so a resumed run trains on the same data."""
+    epoch's first step), or, in the first `fixed_length` steps, all of that longest length; batch i
+    of epoch e comes from a generator seeded by (seed, e, i), so a resumed run trains on the same
+    data."""
 
     def __init__(self, batch, seed, curriculum=0, fixed_length=0):
         super().__init__()
@@ -115,7 +116,7 @@ class CopySequences(keras.utils.PyDataset):
     def __getitem__(self, index):
         rng = np.random.default_rng([self.seed, self.epoch, index])
         longest = longest_length(self.epoch * STEPS_PER_EPOCH, self.curriculum)
-        if self.epoch * STEPS_PER_EPOCH < self.fixed_length:  # every sequence of length 20 (first phase)
+        if self.epoch * STEPS_PER_EPOCH < self.fixed_length:  # first phase: all of the longest length
             return copy_batch(rng, np.full(self.batch, longest), TRAIN_STEPS)
         return copy_batch(rng, rng.integers(1, longest + 1, size=self.batch), TRAIN_STEPS)
 
