@@ -93,18 +93,27 @@ test-recipes: $(VENV)/.recipes
 		KERAS_BACKEND=$$backend XLA_FLAGS="$$flags" $(BIN)/python -m pytest tests/test_policies.py -q $(XDIST) || exit 1; \
 	done
 
-# --durations prints every notebook's run time: the budget is 3 minutes each on 2 CPU cores (5 for
-# notebooks 15 and 16); the timeout is a guard with room for a loaded machine, not the budget.
+# --durations prints every notebook's run time, with another notebook beside it: the budget is 3
+# minutes each alone on 2 CPU cores (5 for notebooks 15 and 16); the timeout (per cell) is a guard
+# with room for a loaded machine, not the budget.
 # The solutions notebooks run too, except those too long for CI's budget (SLOW_SOLUTIONS, by
 # number: measured with `make notebooks`, which runs them all and commits their outputs).
 SLOW_SOLUTIONS ?= 00 01 02 03 04 05 06 07 08 09 10 12 13 14 15 16 17 18
 CI_SOLUTIONS = $(filter-out $(foreach n,$(SLOW_SOLUTIONS),notebooks/solutions/$(n)_%),$(wildcard notebooks/solutions/*.ipynb))
+# Two notebooks run at a time (NB_JOBS, pytest-xdist): a notebook's kernel keeps about one core
+# busy (12 and 16 alone: 103% and 100% CPU, 187 s one after the other, 102 s side by side), so on
+# 2 cores this nearly halves the notebooks' part of CI (README, "CI time"). The longest start
+# first (NB_FIRST, by number) so that no long one is left to run alone at the end.
+NB_JOBS  ?= 2
+NB_FIRST ?= 15 06 08 09 02 05 19
+NB_FILES  = $(notdir $(wildcard notebooks/*.ipynb) $(CI_SOLUTIONS))
+NB_ORDER  = $(foreach n,$(NB_FIRST),$(filter $(n)_%,$(NB_FILES))) $(filter-out $(addsuffix _%,$(NB_FIRST)),$(NB_FILES))
 test-notebooks: $(VENV)/.recipes
-	@echo "=== notebooks (nbmake, TensorFlow backend) in $(NBDIR), $(if $(OFFLINE),network cut,NETWORK NOT CUT: unshare is not available here)"
+	@echo "=== notebooks (nbmake, TensorFlow backend, $(NB_JOBS) at a time) in $(NBDIR), $(if $(OFFLINE),network cut,NETWORK NOT CUT: unshare is not available here)"
 	@echo "=== solutions not run here (too long for CI, run by make notebooks): $(or $(SLOW_SOLUTIONS),none)"
 	@rm -rf $(NBDIR) && mkdir -p $(NBDIR) && cp notebooks/*.ipynb $(CI_SOLUTIONS) $(NBDIR)/
 	cd $(NBDIR) && KERAS_BACKEND=tensorflow RNN_RECIPES_DATA=$(CURDIR)/data $(OFFLINE) $(abspath $(BIN))/python -m pytest -p no:cacheprovider \
-		--nbmake --nbmake-timeout=400 --durations=0 $(NBMAKE_ARGS) *.ipynb
+		-n $(NB_JOBS) --dist load --nbmake --nbmake-timeout=400 --durations=0 $(NBMAKE_ARGS) $(NB_ORDER)
 
 # `make lab` itself: the server starts headless, lists the notebooks through its API and stops.
 test-lab: $(VENV)/.recipes
