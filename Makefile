@@ -52,7 +52,7 @@ help:
 	@echo "make test-oldest the recipe tests on the oldest Keras, TensorFlow and NumPy we claim (not in make test)"
 	@echo "make notebooks   re-execute every notebook in place (commits their outputs)"
 	@echo "make benchmarks  time the recipes against the Keras built-ins (and reservoirpy)"
-	@echo "make checkpoints train the full-scale models of training/ into data/checkpoints (about 3 1/2 hours on 2 cores, resumable: 44 + 20 + 86 (16 of its 24 epochs) + 32 min measured)"
+	@echo "make checkpoints train the full-scale models of training/ into data/checkpoints (about 3 1/3 hours on 2 cores, resumable: 44 + 20 + 105 + 32 min measured)"
 	@echo "make lock        refresh requirements-lock.txt and requirements-latest-lock.txt"
 
 $(BIN)/python:
