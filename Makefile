@@ -102,7 +102,7 @@ SLOW_SOLUTIONS ?= 00 01 02 03 04 05 06 07 08 09 10 12 13 14 15 16 17 18
 CI_SOLUTIONS = $(filter-out $(foreach n,$(SLOW_SOLUTIONS),notebooks/solutions/$(n)_%),$(wildcard notebooks/solutions/*.ipynb))
 # Two notebooks run at a time (NB_JOBS, pytest-xdist): a notebook's kernel keeps about one core
 # busy (12 and 16 alone: 103% and 100% CPU, 187 s one after the other, 102 s side by side), so on
-# 2 cores this nearly halves the notebooks' part of CI (README, "CI time"). The longest start
+# 2 cores the notebooks' part of CI takes 1.64x less time (README, "CI time"). The longest start
 # first (NB_FIRST, by number) so that no long one is left to run alone at the end.
 NB_JOBS  ?= 2
 NB_FIRST ?= 15 06 08 09 02 05 19
