@@ -33,7 +33,7 @@ NBDIR  ?= $(or $(TMPDIR),/tmp)/rnn-recipes-notebooks
 # NBMAKE_ARGS=--overwrite keeps the executed copies (with their outputs) in NBDIR.
 NBMAKE_ARGS ?=
 OFFLINE = $(shell unshare -rn true 2>/dev/null && echo $(CURDIR)/tests/offline.sh)
-# The recipe tests run in this many processes (pytest-xdist).
+# The recipe tests and the notebooks run in this many processes (pytest-xdist; JOBS=1: one at a time).
 JOBS   ?= 2
 XDIST   = -n $(JOBS) --dist load
 # Jupyter refuses to start as root without this flag (containers, cloud VMs, CI).
@@ -100,20 +100,19 @@ test-recipes: $(VENV)/.recipes
 # number: measured with `make notebooks`, which runs them all and commits their outputs).
 SLOW_SOLUTIONS ?= 00 01 02 03 04 05 06 07 08 09 10 12 13 14 15 16 17 18
 CI_SOLUTIONS = $(filter-out $(foreach n,$(SLOW_SOLUTIONS),notebooks/solutions/$(n)_%),$(wildcard notebooks/solutions/*.ipynb))
-# Two notebooks run at a time (NB_JOBS, pytest-xdist): a notebook's kernel keeps about one core
+# Two notebooks run at a time (XDIST, as the recipe tests): a notebook's kernel keeps about one core
 # busy (12 and 16 alone: 103% and 100% CPU, 187 s one after the other, 102 s side by side), so on
 # 2 cores the notebooks' part of CI takes 1.64x less time (README, "CI time"). The longest start
 # first (NB_FIRST, by number) so that no long one is left to run alone at the end.
-NB_JOBS  ?= 2
 NB_FIRST ?= 15 06 08 09 02 05 19
 NB_FILES  = $(notdir $(wildcard notebooks/*.ipynb) $(CI_SOLUTIONS))
 NB_ORDER  = $(foreach n,$(NB_FIRST),$(filter $(n)_%,$(NB_FILES))) $(filter-out $(addsuffix _%,$(NB_FIRST)),$(NB_FILES))
 test-notebooks: $(VENV)/.recipes
-	@echo "=== notebooks (nbmake, TensorFlow backend, $(NB_JOBS) at a time) in $(NBDIR), $(if $(OFFLINE),network cut,NETWORK NOT CUT: unshare is not available here)"
+	@echo "=== notebooks (nbmake, TensorFlow backend, $(JOBS) at a time) in $(NBDIR), $(if $(OFFLINE),network cut,NETWORK NOT CUT: unshare is not available here)"
 	@echo "=== solutions not run here (too long for CI, run by make notebooks): $(or $(SLOW_SOLUTIONS),none)"
 	@rm -rf $(NBDIR) && mkdir -p $(NBDIR) && cp notebooks/*.ipynb $(CI_SOLUTIONS) $(NBDIR)/
 	cd $(NBDIR) && KERAS_BACKEND=tensorflow RNN_RECIPES_DATA=$(CURDIR)/data $(OFFLINE) $(abspath $(BIN))/python -m pytest -p no:cacheprovider \
-		-n $(NB_JOBS) --dist load --nbmake --nbmake-timeout=400 --durations=0 $(NBMAKE_ARGS) $(NB_ORDER)
+		$(XDIST) --nbmake --nbmake-timeout=400 --durations=0 $(NBMAKE_ARGS) $(NB_ORDER)
 
 # `make lab` itself: the server starts headless, lists the notebooks through its API and stops.
 test-lab: $(VENV)/.recipes

@@ -10,9 +10,10 @@ checkpoint is for. With dropout, 16 epochs reached 8.4% / 34.5% greedy (8.0% / 3
 closest pronunciation), training loss 0.082, validation 0.092 and still falling at the last epoch:
 hence 24, which reached 8.3% / 33.9% greedy, 8.2% / 33.7% beam 4 (7.9% / 32.2% and 7.9% / 32.0%
 against the closest), training loss 0.076, validation 0.089 (checkpoint of commit d115215; 4.4
-minutes an epoch with the cores free). The split is the notebook's own: `rng = default_rng(0)` draws the
-number-task permutation first, then the word permutation; words 20,000-20,999 are its validation
-words and 21,000-22,999 its test words, which training here never sees. Scored like the notebook:
+minutes an epoch with the cores free). The split is the notebook's own: `rng = default_rng(0)`
+draws the number-task permutation first, then the word permutation; words 20,000-20,999 are its
+validation words and 21,000-22,999 its test words, which training here never sees. Scored like the
+notebook:
 phoneme error rate (PER) and word error rate (WER) on the 2,000 test words, greedy and beam 4,
 against each word's first dictionary pronunciation (the notebook's metric) and against the closest
 of its pronunciations (how the papers score words with several; 116 of the 2,000 have two or more).
